@@ -1,0 +1,22 @@
+"""climateinvest: climate investment plans for cities (klimatinvesteringsplaner).
+
+Public API::
+
+    import climateinvest as ci
+    city = ci.load_city("data/landskrona")
+    scenario = ci.load_scenario("parameters/2027/base.yaml")
+    result = ci.run_scenario(scenario)
+"""
+from importlib.metadata import PackageNotFoundError, version as _version
+
+try:
+    __version__ = _version("climateinvest")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+from .errors import ValidationError  # noqa: E402
+from .data import load_city  # noqa: E402
+from .scenario import load_scenario  # noqa: E402
+from .run import ScenarioResult, run_scenario  # noqa: E402
+
+__all__ = ["load_city", "load_scenario", "run_scenario", "ScenarioResult", "ValidationError", "__version__"]

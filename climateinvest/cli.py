@@ -1,0 +1,129 @@
+"""The ``climateinvest`` command line. Exit 0 ok, 1 some scenario failed, 2 invalid input.
+
+No traceback reaches a user: input problems are listed on stderr with file, row and column;
+an unexpected error prints one line (``--debug`` shows the traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from . import __version__
+from .errors import ScenarioError, ValidationError
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def _is_scenario(path: Path) -> bool:
+    return path.suffix.lower() in (".yaml", ".yml")
+
+
+def cmd_validate(args) -> int:
+    from .data import load_city
+    from .scenario import load_scenario
+
+    path = Path(args.path)
+    if _is_scenario(path):
+        scenario = load_scenario(path)
+        city = load_city(scenario.city)
+        from .data import check_against_scenario
+        check_against_scenario(city, scenario.price_path, scenario.emission_factor_set)
+        what = f"scenario {path} (city {city.name}, {len(city.measures)} measures)"
+    else:
+        city = load_city(path)
+        what = f"city {city.name}: {len(city.measures)} measures, {len(city.carriers)} carriers"
+    for note in city.load_notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"valid: {what}")
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    from .run import run_scenario
+
+    result = run_scenario(args.scenario)
+    out = result.save(args.out)
+    for name, df in result.tables().items():
+        print(f"{out / (name + '.csv')}  ({len(df)} rows)")
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from .batch import run_batch
+
+    return run_batch(args.scenarios, out=args.out, jobs=args.jobs, run_id=args.run_id)
+
+
+def cmd_template(args) -> int:
+    from .data import load_city, write_city
+
+    source = Path(__file__).parent / "example_city" if args.example else None
+    city = load_city(args.from_city or source) if (args.from_city or source) else None
+    out = Path(args.out)
+    if out.exists():
+        raise ValidationError(f"{out} exists already; choose a new file name (nothing was written)")
+    write_city(city, out, empty=city is None)
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="climateinvest", description="Climate investment plans for cities.")
+    p.add_argument("--version", action="version", version=f"climateinvest {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="check a city folder, workbook or scenario file")
+    v.add_argument("path")
+    v.set_defaults(func=cmd_validate)
+
+    r = sub.add_parser("run", help="compute a scenario and write its result tables")
+    r.add_argument("scenario")
+    r.add_argument("--out", required=True, help="folder for the CSV, XLSX and manifest")
+    r.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("report", help="HTML reports for scenarios, a comparison, an index and a manifest")
+    b.add_argument("scenarios", nargs="+")
+    b.add_argument("--out", default="reports", help="reports root; each run gets a new folder <cycle>/<run id>/")
+    b.add_argument("--jobs", type=int, default=1, help="worker processes")
+    b.add_argument("--run-id", default=None, help="name of the run folder (default: date and time)")
+    b.set_defaults(func=cmd_report)
+
+    t = sub.add_parser("template", help="write a city workbook (.xlsx) or CSV folder to fill in")
+    t.add_argument("out")
+    t.add_argument("--from-city", help="copy this city instead of writing an empty template")
+    t.set_defaults(func=cmd_template, example=False)
+    return p
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
+            return args.func(args)
+    except ValidationError as e:
+        print(f"invalid input: {e.report()}", file=sys.stderr)
+        return EXIT_INVALID
+    except ScenarioError as e:
+        print(f"cannot compute: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the last line of defence for users
+        if args.debug:
+            raise
+        print(f"error: {type(e).__name__}: {e} (run with --debug for details)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

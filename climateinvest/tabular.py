@@ -1,0 +1,427 @@
+"""Raw tables from CSV files and XLSX sheets: every cell as a stripped string, nothing inferred.
+
+This module knows text formats, not the city tables (``data.py`` holds the column specs). It
+accepts what Swedish users' files really look like when the reading is unambiguous, and records a
+phrase for each thing it accepted so the loader can tell the user:
+
+- UTF-8, UTF-8 with a byte-order mark, UTF-16 with a byte-order mark, else Windows-1252 (only
+  if that decodes and gives no control characters);
+- comma, semicolon (Excel with a Swedish locale) or tab separators, sniffed from the header line,
+  or an explicit ``sep=;`` first line;
+- in semicolon-separated files a decimal comma (``12,5``); everywhere spaces, no-break spaces
+  (U+00A0, U+202F, U+2009) as thousands separators in strict groups of three (``12 500 000``)
+  and a typographic minus (U+2212);
+- whitespace around cells and column names, column names in any case (lower-cased, unless two
+  then collide), blank rows anywhere, empty unnamed trailing columns.
+
+Rows are numbered as a person sees them: in a CSV file the header is row 1; in a sheet, the
+sheet's own row numbers.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import math
+import re
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import Problem
+
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
+_SPACES = "[ \u00a0\u202f\u2009]"
+_GROUPED = re.compile(rf"[+-]?\d{{1,3}}(?:{_SPACES}\d{{3}})+(?:[.,]\d+)?")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+Records = list[tuple[int, list[str]]]  # (row number as a person sees it, cells)
+
+
+@dataclass
+class RawTable:
+    """One table as text. ``cells`` is None when there was nothing to read (empty or unreadable).
+
+    ``cells`` columns are the normalised (stripped, lower-case) header names; its index is the
+    row number; every value is a stripped ``str`` ("" for an empty cell).
+    """
+
+    label: str  # how messages name it: "measures.csv" or "city.xlsx:measures"
+    cells: pd.DataFrame | None = None
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # phrases, e.g. "read as Windows-1252"
+    decimal_comma: bool = False
+    number_formats: set[str] = field(default_factory=set)  # formats met by number()
+
+    def number(self, text: str) -> float | None:
+        """The number in ``text`` (see ``parse_number``), remembering the formats met."""
+        return parse_number(text, self.decimal_comma, self.number_formats)
+
+    def summary(self) -> str | None:
+        """One sentence on what was accepted, or None when the file was clean."""
+        parts = list(self.notes)
+        if self.number_formats:
+            parts.append("numbers with " + " and ".join(sorted(self.number_formats)))
+        return f"{self.label}: " + "; ".join(parts) if parts else None
+
+
+def parse_number(text: str, decimal_comma: bool = False, formats: set[str] | None = None
+                 ) -> float | None:
+    """The finite number written in ``text``, or None if it is not one unambiguously.
+
+    ``decimal_comma`` allows ``12,5`` (never together with a ``.``); thousands separators are
+    spaces in strict groups of three. Each format met is added to ``formats``.
+    """
+    formats = set() if formats is None else formats
+    t = text.strip().replace("\u2212", "-")
+    if _GROUPED.fullmatch(t):
+        t = re.sub(_SPACES, "", t)
+        formats.add("spaces as thousands separators")
+    if "," in t:
+        if not decimal_comma or "." in t or t.count(",") > 1:
+            return None
+        t = t.replace(",", ".")
+        formats.add("decimal comma")
+    if not _NUMBER.fullmatch(t):
+        return None
+    x = float(t)
+    return x if math.isfinite(x) else None
+
+
+def decode(data: bytes) -> tuple[str, list[str]]:
+    """Text of ``data`` and phrases on how it was read; ValueError if it is not text we know."""
+    notes = []
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), ["read as UTF-16"]
+        except UnicodeDecodeError as e:
+            raise ValueError(f"starts like UTF-16 text but is not ({e.reason})") from None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+        notes.append("UTF-8 with byte-order mark")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            raise ValueError(f"not UTF-8 or Windows-1252 text (byte 0x{data[e.start]:02x} at "
+                             f"position {e.start})") from None
+        notes.append("read as Windows-1252")
+    if bad := _CONTROL.search(text):
+        raise ValueError(f"not UTF-8 or Windows-1252 text (control character "
+                         f"U+{ord(bad.group()):04X} at position {bad.start()}: a binary file?)")
+    return text, notes
+
+
+def read_text(path: Path, label: str) -> tuple[str | None, list[str], list[Problem]]:
+    """Decoded text of a file, phrases on how it was read, and problems (text None if any)."""
+    try:
+        return *decode(path.read_bytes()), []
+    except ValueError as e:
+        return None, [], [Problem(file=label, message=str(e))]
+    except OSError as e:
+        return None, [], [Problem(file=label, message=f"cannot be read: {e.strerror}")]
+
+
+def read_csv(path: Path, label: str) -> RawTable:
+    """Read a delimited text file; the separator is sniffed from the header line."""
+    text, notes, problems = read_text(path, label)
+    if text is None:
+        return RawTable(label, problems=problems)
+    lines = re.split(r"\r\n|[\r\n]", text)
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return RawTable(label, notes=notes)
+    header = lines[first]
+    if re.fullmatch(r"sep=.", header.strip()):
+        sep = header.strip()[-1]
+        notes.append(f"separator taken from its '{header.strip()}' line")
+        text = "\n".join(lines[first + 1:])
+    else:
+        sep = ";" if ";" in header and "," not in header else \
+              "\t" if "\t" in header and not {",", ";"} & set(header) else ","
+        text = "\n".join(lines[first:])
+    if sep != ",":
+        notes.append(f"{SEPARATORS.get(sep, repr(sep))}-separated")
+    records = [(i + 1, row) for i, row in enumerate(csv.reader(io.StringIO(text), delimiter=sep))]
+    table = from_records(label, records, blank_rows_note=True)
+    table.notes[:0] = notes
+    table.decimal_comma = sep == ";"
+    return table
+
+
+def from_records(label: str, records: Records, blank_rows_note: bool = False) -> RawTable:
+    """A RawTable from rows of cells; the first non-blank row is the header."""
+    table = RawTable(label)
+    rows = [(n, [c.strip() for c in cells]) for n, cells in records if any(c.strip() for c in cells)]
+    if not rows:
+        return table
+    (top, raw_header), body = rows[0], rows[1:]
+    width = len(raw_header)
+    blank = sum(1 for n, cells in records if n > top and not any(c.strip() for c in cells))
+    if blank_rows_note and blank:
+        table.notes.append(f"{blank} blank row{'s' if blank > 1 else ''} ignored")
+    if any(c != c.strip() for n, cells in records if n == top for c in cells):
+        table.notes.append("spaces around column names removed")
+    if any(h != h.lower() for h in raw_header):
+        table.notes.append("column names read case-insensitively")
+    names = [h.lower() for h in raw_header]
+    keep, seen = [], {}
+    for j, name in enumerate(names):
+        if not name:
+            if any(j < len(cells) and cells[j] for _, cells in body):
+                table.problems.append(Problem(label, f"column {j + 1} has values but no name in "
+                                              "the header"))
+            continue
+        if name in seen:
+            table.problems.append(Problem(label, "appears more than once in the header ("
+                                          f"{raw_header[seen[name]]!r} and {raw_header[j]!r})",
+                                          column=name))
+            continue
+        seen[name] = j
+        keep.append(j)
+    data = []
+    for n, cells in body:
+        if any(cells[width:]):
+            table.problems.append(Problem(label, f"has {len(cells)} cells but the header has "
+                                          f"{width} columns", row=n))
+        cells = cells + [""] * (width - len(cells))
+        data.append([cells[j] for j in keep])
+    table.cells = pd.DataFrame(data, columns=[names[j] for j in keep],
+                               index=pd.Index([n for n, _ in body], name="row"), dtype="str")
+    return table
+
+
+def cell_text(value: object) -> str:
+    """A spreadsheet cell as text: whole floats without ".0", dates as ISO 8601, None as ""."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def read_workbook(path: Path) -> tuple[dict[str, tuple[str, Records]], list[Problem]]:
+    """Every sheet of an XLSX workbook as records, keyed by lower-case sheet name (with its
+    title as written). Values are cached results, so formulas read as what Excel last showed."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+    try:
+        book = load_workbook(path, data_only=True)
+    except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as e:
+        return {}, [Problem(path.name, f"not a readable .xlsx workbook ({type(e).__name__}: {e})")]
+    sheets = {}
+    for ws in book.worksheets:
+        records = [(n, [cell_text(v) for v in row])
+                   for n, row in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1)]
+        sheets.setdefault(ws.title.strip().lower(), (ws.title, records))
+    return sheets, []
+
+
+def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> None:
+    """Write one sheet per frame (header row frozen, columns wide enough to read)."""
+    from openpyxl.utils import get_column_letter
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+            ws = writer.sheets[name]
+            ws.freeze_panes = "A2"
+            for j, column in enumerate(frame.columns, start=1):
+                longest = max([len(str(column))] + [len(cell_text(v)) for v in frame[column]])
+                ws.column_dimensions[get_column_letter(j)].width = min(60, longest + 2)
+
+
+# --- column specs and the generic validator -----------------------------------------------------
+
+ANY = "*"
+Entries = dict[str, tuple[int | None, str]]  # key -> (row or None, text) of a key/value table
+
+
+@dataclass(frozen=True)
+class Col:
+    """How one column's cells are parsed and checked. ``kind``: text, number or whole."""
+
+    name: str
+    kind: str = "text"
+    required: bool = True
+    default: object = None  # value of an empty optional cell; None = "" (text) or NaN (numbers)
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()  # matched case-insensitively, stored in lower case
+    many: bool = False  # a ";"-separated list (of choices, if any), or "*"
+    pattern: tuple[str, str] | None = None  # (regex, what it allows)
+
+    @property
+    def dtype(self) -> str:
+        return "str" if self.kind == "text" else "float64"
+
+    @property
+    def empty(self) -> object:
+        if self.default is not None:
+            return self.default
+        return "" if self.kind == "text" else math.nan
+
+    @property
+    def rule(self) -> str:
+        if self.choices:
+            listed = ", ".join(self.choices)
+            return f"* or a ';'-separated list of {listed}" if self.many else f"one of {listed}"
+        if self.pattern:
+            return self.pattern[1]
+        noun = {"text": "text", "number": "a number", "whole": "a whole number"}[self.kind]
+        if self.lo is not None and self.hi is not None:
+            return f"{noun} from {self.lo:g} to {self.hi:g}"
+        return f"{noun} ≥ {self.lo:g}" if self.lo is not None else noun
+
+    def parse(self, text: str, number: Callable[[str], float | None]) -> tuple[object, str | None]:
+        """(value, None), or (empty value, what is wrong) for one stripped cell."""
+        if not text:
+            return self.empty, "must not be empty" if self.required else None
+        if self.kind == "text":
+            value = self._text(text)
+            return (self.empty, f"must be {self.rule}, got {text!r}") if value is None else (value, None)
+        x = number(text)
+        ok = (x is not None and (self.kind == "number" or x.is_integer())
+              and (self.lo is None or x >= self.lo) and (self.hi is None or x <= self.hi))
+        return (x, None) if ok else (math.nan, f"must be {self.rule}, got {text}")
+
+    def _text(self, text: str) -> str | None:
+        if self.pattern:
+            return text if re.fullmatch(self.pattern[0], text) else None
+        if not self.choices or (self.many and text == ANY):
+            return text
+        items = [t.strip().lower() for t in text.split(";")] if self.many else [text.lower()]
+        items = [t for t in items if t]
+        return ";".join(items) if items and set(items) <= set(self.choices) else None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table's columns (in output order), the columns unique together and extra row checks
+    (``check(typed, cells, label)``, run only when every required column exists)."""
+
+    cols: tuple[Col, ...]
+    key: tuple[str, ...] = ()
+    min_rows: int = 0
+    optional: bool = False  # the file may be absent
+    check: Callable[[pd.DataFrame, pd.DataFrame, str], list[Problem]] | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.cols]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.cols if c.required]
+
+    def col(self, name: str) -> Col:
+        return next(c for c in self.cols if c.name == name)
+
+    def empty_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in self.cols})
+
+
+def validate(raw: RawTable, spec: Table) -> tuple[pd.DataFrame, list[Problem], bool]:
+    """Typed frame (index = row numbers), its problems, and whether every required column exists.
+
+    Every cell is parsed by its column; problems carry file, row, column, value and rule.
+    """
+    label, cells, names = raw.label, raw.cells, spec.names
+    problems = [Problem(label, f"unknown column (allowed: {', '.join(names)})", column=c, value=c)
+                for c in cells.columns if c not in names]
+    missing = [n for n in spec.required if n not in cells.columns]
+    problems += [Problem(label, f"missing required column (required: {', '.join(spec.required)})",
+                         column=n) for n in missing]
+    full = cells.reindex(columns=names, fill_value="")
+    data, bad, rows = {}, [], full.index.tolist()
+    for j, col in enumerate(spec.cols):
+        values = []
+        for row, text in zip(rows, full[col.name].tolist()):
+            value, error = col.parse(text, raw.number)
+            if error and col.name in cells.columns:
+                bad.append((row, j, Problem(label, error, row, col.name, text)))
+            values.append(value)
+        data[col.name] = values
+    problems += [p for _, _, p in sorted(bad, key=lambda b: b[:2])]  # top to bottom, left to right
+    df = pd.DataFrame(data, index=full.index, columns=names).astype(
+        {c.name: c.dtype for c in spec.cols})
+    if len(df) < spec.min_rows:
+        problems.append(Problem(label, "has no data rows: at least one row below the header is "
+                                       "required"))
+    problems += duplicates(df, spec.key, label)
+    if spec.check and not missing:
+        problems += spec.check(df, full, label)
+    return df, problems, not missing
+
+
+def validate_entries(entries: Entries, spec: Table, label: str
+                     ) -> tuple[dict[str, object], list[Problem]]:
+    """Parse a key/value table (``city.yaml``, the ``city`` sheet) with ``spec``'s columns."""
+    names = spec.names
+    problems = [Problem(label, f"unknown key (allowed: {', '.join(names)})", row, key, key)
+                for key, (row, _) in entries.items() if key not in names]
+    values = {}
+    for col in spec.cols:
+        if col.name not in entries and col.required:
+            problems.append(Problem(label, "missing required key (required: "
+                                           f"{', '.join(spec.required)})", column=col.name))
+        row, text = entries.get(col.name, (None, ""))
+        values[col.name], error = col.parse(text, parse_number)
+        if error and col.name in entries:
+            problems.append(Problem(label, error, row, col.name, text))
+    return values, problems
+
+
+def key_values(records: Records, label: str, problems: list[Problem]) -> Entries:
+    """Key/value rows of a two-column sheet (an optional header row ``key | value`` is skipped)."""
+    entries: Entries = {}
+    for row, cells in records:
+        key, value = (cells + ["", ""])[0].strip().lower(), (cells + ["", ""])[1].strip()
+        if not key or (key, value.lower()) == ("key", "value"):
+            continue
+        if key in entries:
+            problems.append(Problem(label, f"appears twice (first at row {entries[key][0]})", row,
+                                    key, value))
+        entries.setdefault(key, (row, value))
+    return entries
+
+
+def duplicates(df: pd.DataFrame, key: tuple[str, ...], label: str) -> list[Problem]:
+    """A problem for each row repeating an earlier row's ``key`` (rows with empty keys skipped)."""
+    first, out = {}, []
+    for row, *values in zip(df.index, *(df[k].tolist() for k in key)):
+        values = tuple(values)
+        if any(v == "" or (isinstance(v, float) and math.isnan(v)) for v in values):  # empty or NaN: reported already
+            continue
+        if values in first:
+            shown = "+".join(f"{v:g}" if isinstance(v, float) else v for v in values)
+            out.append(Problem(label, f"must be unique, got {shown} again (first at row "
+                               f"{first[values]})", row, "+".join(key), shown))
+        first.setdefault(values, row)
+    return out
+
+
+def listing(values: Iterable[str], most: int = 12) -> str:
+    """Sorted distinct values, comma-separated, shortened after ``most``."""
+    values = sorted(set(values))
+    return ", ".join(values[:most]) + (", …" if len(values) > most else "") if values else "none"
+
+
+def for_writing(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with object columns ready for a file: whole floats as int, NaN as empty."""
+    def plain(v: object) -> object:
+        if isinstance(v, float):
+            return None if math.isnan(v) else int(v) if v.is_integer() else v
+        return v
+    return pd.DataFrame({c: pd.Series([plain(v) for v in df[c]], dtype=object) for c in df.columns},
+                        columns=df.columns)
