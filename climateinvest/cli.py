@@ -44,6 +44,8 @@ def cmd_run(args) -> int:
     from .run import run_scenario
 
     result = run_scenario(args.scenario)
+    for note in result.city.load_notes:  # what the loader accepted, as ``validate`` says it
+        print(f"note: {note}", file=sys.stderr)
     out = result.save(args.out)
     for name, df in result.tables().items():
         print(f"{out / (name + '.csv')}  ({len(df)} rows)")

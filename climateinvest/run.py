@@ -14,7 +14,12 @@ from .appraisal import appraise
 from .cashflows import Flows, build_flows
 from .data import CityData, check_against_scenario, load_city
 from .files import atomic_write_bytes, atomic_write_text, sha256_file
+from .financing import plan_financing
+from .macc import build_macc, sector_summary
+from .pathway import build_pathway
+from .portfolio import flows_for_chosen, select_portfolio
 from .scenario import Scenario, load_scenario
+from .uncertainty import run_monte_carlo
 
 
 @dataclass
@@ -31,6 +36,7 @@ class ScenarioResult:
     pathway: pd.DataFrame | None = None
     uncertainty: pd.DataFrame | None = None
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)
+    steps: dict[str, object] = field(default_factory=dict)  # each step's own result object, for plots
     summary: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -96,5 +102,39 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
     flows = timed("cashflows", build_flows, city, scenario.price_path, scenario.emission_factor_set, start)
     measures = timed("appraisal", appraise, flows, city, scenario.discount_rate, scenario.perspective,
                      scenario.carbon_value_per_tco2e, scenario.discount_abatement)
-    result = ScenarioResult(scenario=scenario, city=city, flows=flows, measures=measures, timings=clock)
+    macc = timed("macc", build_macc, measures, flows, city, scenario)
+    portfolio = timed("portfolio", select_portfolio, city, scenario, measures, macc.curve)
+    chosen_flows = flows_for_chosen(city, scenario, portfolio.chosen)
+    financing = timed("financing", plan_financing, city, scenario, portfolio.chosen, chosen_flows)
+    pathway = timed("pathway", build_pathway, city, scenario, portfolio.chosen, chosen_flows)
+    uncertainty = None
+    if scenario.monte_carlo is not None and len(city.uncertainty):
+        uncertainty = timed("uncertainty", run_monte_carlo, city, scenario, flows, measures,
+                            portfolio.chosen, pathway, macc_curve=macc.curve)
+
+    result = ScenarioResult(
+        scenario=scenario, city=city, flows=flows, measures=measures, macc=macc.curve,
+        portfolio=portfolio.chosen, financing=financing.by_year, pathway=pathway.table,
+        uncertainty=uncertainty.measures if uncertainty else None, timings=clock,
+        steps={"macc": macc, "portfolio": portfolio, "financing": financing, "pathway": pathway,
+               "uncertainty": uncertainty})
+    result.extra.update(
+        macc_alternatives=macc.alternatives, macc_reconciliation=macc.reconciliation,
+        macc_excluded=macc.excluded, macc_sector_summary=sector_summary(macc.curve),
+        portfolio_budget_use=portfolio.budget_use, portfolio_greedy=portfolio.greedy,
+        portfolio_comparison=portfolio.comparison, portfolio_frontier=portfolio.frontier,
+        financing_allocation=financing.allocation, financing_loans=financing.loans,
+        financing_debt_service=financing.debt_service, financing_budget_impact=financing.budget_impact,
+        pathway_by_sector=pathway.by_sector, pathway_by_source=pathway.by_source)
+    if uncertainty:
+        result.extra.update({f"uncertainty_{k}": v for k, v in uncertainty.tables().items()
+                             if v is not None and k != "measures"})
+    result.summary = {
+        "macc": {"reference_year": macc.reference_year, "interaction": macc.interaction,
+                 "total_tco2e": float(macc.curve["adjusted_tco2e"].sum()),
+                 "double_count_avoided_tco2e": float(macc.reconciliation["double_count_avoided_tco2e"].sum())},
+        "portfolio": portfolio.summary(),
+        "financing": financing.summary,
+        "pathway": pathway.summary,
+    } | ({"uncertainty": uncertainty.summary} if uncertainty else {})
     return result
