@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from climateinvest import finance
+from climateinvest import finance, portfolio_solve
 from climateinvest import portfolio as pf
 from climateinvest.appraisal import appraise, net_cost
 from climateinvest.cashflows import build_flows
@@ -231,7 +231,7 @@ def test_unreachable_target_reports_the_shortfall_not_an_exception(city, measure
 def test_no_solution_within_the_time_limit_gives_an_empty_portfolio(city, measures, monkeypatch):
     from scipy.optimize import OptimizeResult
 
-    monkeypatch.setattr(pf, "milp", lambda *a, **k: OptimizeResult(status=1, x=None, mip_gap=None, success=False))
+    monkeypatch.setattr(portfolio_solve, "milp", lambda *a, **k: OptimizeResult(status=1, x=None, mip_gap=None, success=False))
     sc = make_scenario(objective="min_cost", target={"year": 2030, "base_year": 1990, "reduction": 0.79})
     r = pf.select_portfolio(city, sc, measures)
     assert r.status == "no solution (time limit)" and not r.optimal
@@ -249,7 +249,7 @@ def test_status_text_never_calls_a_time_limited_result_optimal():
 
 
 def test_time_limited_solve_is_reported_with_its_gap_and_options_are_always_set(city, measures, monkeypatch):
-    real, calls = pf.milp, []
+    real, calls = portfolio_solve.milp, []
 
     def limited(*args, **kwargs):
         calls.append(dict(kwargs["options"]))  # milp pops keys from the dict
@@ -257,7 +257,7 @@ def test_time_limited_solve_is_reported_with_its_gap_and_options_are_always_set(
         res.status, res.mip_gap = 1, 0.05  # as if HiGHS stopped at the time limit with this gap
         return res
 
-    monkeypatch.setattr(pf, "milp", limited)
+    monkeypatch.setattr(portfolio_solve, "milp", limited)
     sc = make_scenario(solver_time_limit_s=7.5)
     r = pf.select_portfolio(city, sc, measures, frontier=[0.5, 1.0])
     assert r.status == "feasible (time limit), gap 5 %" and not r.optimal and r.gap == 0.05
@@ -427,3 +427,146 @@ def test_figures_have_units_and_show_the_budget(city, measures):
     for fn in (plots.phasing_figure, plots.frontier_figure, plots.budget_use_figure):
         fig = fn(nobudget, "SEK")
         assert "SEK" in (fig.layout.yaxis.title.text + fig.layout.xaxis.title.text)
+
+
+# --- the formulation itself, the time limit keyword and the tie-break's status ---------------------
+
+@pytest.mark.parametrize("interaction", ["sequential", "independent"])
+def test_model_rows_fix_w_to_the_exact_interaction_at_every_feasible_portfolio(city, measures, interaction):
+    """With x fixed at any feasible portfolio the rows leave exactly one w: the LP's least and
+    greatest tonnes and NPV cost both equal the brute force's (so the linearisation is exact and
+    the tangent cuts never cut off an integer point)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    from climateinvest.portfolio_candidates import build_problem
+    from climateinvest.portfolio_model import build_model
+
+    sc = make_scenario(interaction=interaction)
+    p = build_problem(city, sc, measures, None)
+    md = build_model(p)
+    assert md.n > len(p.cand.m) if interaction == "sequential" else md.n == len(p.cand.m)
+    ids = city.measure_ids
+    index = {(ids[m], int(y)): k for k, (m, y) in enumerate(zip(p.cand.m, p.cand.year))}
+    every = brute_force(city, sc, measures)
+    rng = np.random.default_rng(7)
+    for t, cost, ch in (every[i] for i in rng.choice(len(every), size=40, replace=False)):
+        x = np.zeros(md.n)
+        x[[index[(m, s)] for m, s in ch.items()]] = 1.0
+        lb, ub = np.zeros(md.n), md.ub.copy()
+        lb[: len(p.cand.m)] = ub[: len(p.cand.m)] = x[: len(p.cand.m)]
+        for vec, want in ((md.tonnes, t), (md.cost, cost)):
+            for sign in (1.0, -1.0):
+                res = milp(sign * vec, bounds=Bounds(lb, ub), constraints=LinearConstraint(md.A, md.lo, md.hi))
+                assert res.status == 0, (ch, res.message)
+                assert vec @ res.x == pytest.approx(want, rel=1e-7, abs=1e-3), ch
+
+
+def test_tangent_points_keep_the_envelope_within_its_tolerance():
+    from climateinvest.portfolio_model import MAX_TANGENTS, TANGENT_TOL, tangent_points
+
+    B = 1000.0
+    for l_max in (1e-4, 0.003, 0.03, 0.3, 1.0, 3.0):
+        pts = tangent_points(l_max)
+        assert 1 <= len(pts) <= MAX_TANGENTS and pts[-1] == pytest.approx(l_max) and (np.diff(pts) > 0).all()
+        L = np.linspace(0.0, l_max, 2001)
+        f = B * -np.expm1(-L)
+        # the envelope: w ≤ x gives B L (the tangent at 0), then the cuts
+        env = np.min([B * L] + [B * -np.expm1(-L0) + B * np.exp(-L0) * (L - L0) for L0 in pts], axis=0)
+        assert (env >= f - 1e-9).all()  # valid: never below the curve
+        if len(pts) < MAX_TANGENTS:
+            assert (env - f).max() <= TANGENT_TOL * B * -np.expm1(-l_max) * (1 + 1e-9)
+    assert len(tangent_points(0.0)) == 0
+
+
+def test_time_limit_keyword_overrides_the_scenario_and_is_shared_by_the_solves(city, measures, monkeypatch):
+    real, calls = portfolio_solve.milp, []
+
+    def recording(*args, **kwargs):
+        calls.append(dict(kwargs["options"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(portfolio_solve, "milp", recording)
+    sc = make_scenario(solver_time_limit_s=30.0)
+    r = pf.select_portfolio(city, sc, measures, frontier=False, time_limit_s=0.4)
+    assert len(calls) <= 3 and calls[0]["time_limit"] == 0.4  # tonnes, quick cost, full cost
+    assert all(0 < o["time_limit"] <= 0.4 and o["mip_rel_gap"] == pf.MIP_REL_GAP for o in calls)
+    assert r.status in ("optimal",) or r.status.startswith(("feasible (time limit)", "no solution (time limit)"))
+    assert set(r.timings) == {"model", "select", "frontier"} and all(v >= 0 for v in r.timings.values())
+    calls.clear()
+    pf.select_portfolio(city, sc, measures, frontier=[0.5])
+    assert calls[0]["time_limit"] == 30.0
+    assert all(0 < o["time_limit"] <= pf.FRONTIER_TIME_LIMIT_S for o in calls[2:])
+    with pytest.raises(ValueError, match="time_limit_s must be > 0"):
+        pf.select_portfolio(city, sc, measures, frontier=False, time_limit_s=0.0)
+
+
+def test_a_time_limited_tie_break_is_reported_not_called_optimal(city, measures, monkeypatch):
+    real, rows = portfolio_solve.milp, []
+
+    def tie_break_limited(*args, **kwargs):  # the full cost tie-break stops early
+        res = real(*args, **kwargs)
+        rows.append(kwargs["constraints"].A.shape[0])
+        if rows[-1] == rows[0] + 1:  # the abatement's rows + the held tonnes (the quick solve has more)
+            res.status, res.mip_gap = 1, 0.02
+        return res
+
+    monkeypatch.setattr(portfolio_solve, "milp", tie_break_limited)
+    r = pf.select_portfolio(city, make_scenario(), measures, frontier=[0.5, 1.0, 1.5])
+    assert r.status == "optimal" and r.optimal  # the tonnes are proven
+    assert any("cost tie-break stopped at the time limit (feasible (time limit), gap 2 %)" in m for m in r.notes)
+    f = r.frontier
+    assert (f["status"] == "optimal").all()
+    assert (f["tie_break"] == "feasible (time limit), gap 2 %").all()
+    # the held tonnes are kept: the tie-break's portfolio abates what the first solve proved
+    every = brute_force(city, make_scenario(), measures)
+    assert r.achieved_tco2e == pytest.approx(max(t for t, _, _ in every), rel=1e-6)
+
+
+def test_frontier_tie_break_column_is_optimal_when_proven(city, measures):
+    r = pf.select_portfolio(city, make_scenario(), measures, frontier=[0.0, 1.0, 2.0])
+    assert list(r.frontier.columns) == ["budget_share", "budget_total", "tco2e", "npv_cost", "capex_in_budget",
+                                        "n_measures", "status", "tie_break", "greedy_tco2e"]
+    assert (r.frontier["tie_break"] == "optimal").all()
+
+
+def test_quick_cost_solve_keeps_the_tonnes_and_never_changes_a_proven_result(city, measures, monkeypatch):
+    from climateinvest.portfolio_candidates import build_problem
+    from climateinvest.portfolio_model import build_model
+    from climateinvest.portfolio_tables import cost_of, tonnes_of
+
+    sc = make_scenario()
+    p = build_problem(city, sc, measures, None)
+    md = build_model(p)
+    slow = portfolio_solve.max_abatement(p, md, p.budget, portfolio_solve.Clock(10.0))
+    fast = portfolio_solve.max_abatement(p, md, p.budget, portfolio_solve.Clock(10.0), quick=True)
+    assert slow.tie_break == fast.tie_break == "optimal"
+    assert cost_of(p, fast.x) == pytest.approx(cost_of(p, slow.x), rel=1e-9, abs=1.0)
+    every = brute_force(city, sc, measures)
+    best = max(t for t, _, _ in every)
+    # the full cost solve finds nothing in time: the quick solve's portfolio is reported, honestly
+    real, n = portfolio_solve.milp, [0]
+
+    def third_empty(*args, **kwargs):
+        n[0] += 1
+        if n[0] == 3:
+            from scipy.optimize import OptimizeResult
+            return OptimizeResult(status=1, x=None, mip_gap=None, mip_dual_bound=None, success=False)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(portfolio_solve, "milp", third_empty)
+    cut = portfolio_solve.max_abatement(p, md, p.budget, portfolio_solve.Clock(10.0), quick=True)
+    assert n[0] == 3 and cut.status == "optimal"
+    assert cut.tie_break == "feasible (time limit), gap unknown"
+    assert tonnes_of(p, cut.x) == pytest.approx(best, rel=1e-6)
+    first = portfolio_solve.solve(p, md, -md.tonnes, p.budget, [], 10.0)
+    assert cost_of(p, cut.x) <= cost_of(p, first.x) + 1e-6
+    # and the same-tonnes rows really hold the tonnes: every feasible portfolio of the brute
+    # force with the same measures (and tonnes) as the first one abates the same
+    rows = portfolio_solve._same_tonnes_rows(p, md, first.x)
+    ids = city.measure_ids
+    index = {(ids[m], int(y)): k for k, (m, y) in enumerate(zip(p.cand.m, p.cand.year))}
+    for t, _, ch in every:
+        x = np.zeros(md.n)
+        x[[index[(m, s)] for m, s in ch.items()]] = 1.0
+        if all(lo <= v @ x <= hi for v, lo, hi in rows):
+            assert t == pytest.approx(tonnes_of(p, first.x), rel=1e-9)
