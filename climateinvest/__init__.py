@@ -17,6 +17,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 from .errors import ValidationError  # noqa: E402
 from .data import load_city  # noqa: E402
 from .scenario import load_scenario  # noqa: E402
-from .run import ScenarioResult, run_scenario  # noqa: E402
+
+
+def __getattr__(name):  # run_scenario pulls in scipy and plotly: import it on first use only
+    if name in ("run_scenario", "ScenarioResult"):
+        from . import run
+        return getattr(run, name)
+    raise AttributeError(f"module 'climateinvest' has no attribute {name!r}")
+
 
 __all__ = ["load_city", "load_scenario", "run_scenario", "ScenarioResult", "ValidationError", "__version__"]

@@ -28,6 +28,8 @@ from . import finance
 from .cashflows import Flows
 from .data import CityData
 
+NEGLIGIBLE_TCO2E = 1e-9  # [t CO2e] lifetime tonnes at or below this count as no abatement
+
 
 def cost_per_tonne(capex, annual_net_cost, annual_abatement_tco2e, lifetime_years, rate,
                    discount_abatement: bool = True):
@@ -126,14 +128,15 @@ def appraise(flows: Flows, city: CityData, rate: float, perspective: str = "muni
     value = carbon_value if perspective == "societal" else 0.0
     npv_carbon = value * finance.npv(rate, abatement)
     benefit = -(cost - value * abatement)
-    none = tonnes <= 0  # a ratio over no tonnes, or over added tonnes, ranks nothing
+    zero = np.abs(tonnes) <= NEGLIGIBLE_TCO2E
+    none = zero | (tonnes < 0)  # a ratio over no tonnes, or over added tonnes, ranks nothing
     ids = np.asarray(flows.measure_ids)
-    for mask, what in ((tonnes == 0, "zero abatement"), (tonnes < 0, "emissions increase")):
+    for mask, what in ((zero, "zero abatement"), (none & ~zero, "emissions increase")):
         if mask.any():
             warnings.warn(f"{what}, cost per tonne undefined (NaN): {', '.join(ids[mask])}", stacklevel=2)
     with np.errstate(divide="ignore", invalid="ignore"):
         cpt = np.where(none, np.nan, npv_cost / np.where(none, 1.0, tonnes))
-    note = np.where(tonnes == 0, "no abatement", np.where(tonnes < 0, "increases emissions", ""))
+    note = np.where(zero, "no abatement", np.where(none, "increases emissions", ""))
     first = m["capex_years"].to_numpy(int)
     return pd.DataFrame({
         "measure_id": m["measure_id"].to_numpy(),

@@ -61,8 +61,7 @@ def cmd_report(args) -> int:
 def cmd_template(args) -> int:
     from .data import load_city, write_city
 
-    source = Path(__file__).parent / "example_city" if args.example else None
-    city = load_city(args.from_city or source) if (args.from_city or source) else None
+    city = load_city(args.from_city) if args.from_city else None
     out = Path(args.out)
     if out.exists():
         raise ValidationError(f"{out} exists already; choose a new file name (nothing was written)")
@@ -96,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("template", help="write a city workbook (.xlsx) or CSV folder to fill in")
     t.add_argument("out")
     t.add_argument("--from-city", help="copy this city instead of writing an empty template")
-    t.set_defaults(func=cmd_template, example=False)
+    t.set_defaults(func=cmd_template)
     return p
 
 

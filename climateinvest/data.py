@@ -21,7 +21,11 @@ Further normalisation (extensions of the contract above, all compatible with it)
 - ``uncertainty``: ``mode`` may be empty for ``uniform`` and is then (low + high) / 2; no file
   gives an empty frame with the documented columns;
 - choice values (payer, kind, scope, distribution, ...) are matched case-insensitively and stored
-  in lower case; all other text is kept as written, without surrounding whitespace.
+  in lower case; all other text is kept as written, without surrounding whitespace;
+- every number is finite and sane so later steps never overflow: at most 1e15 in magnitude
+  (``tabular.MAGNITUDE``), 0 or at least 1e-100 in magnitude (``tabular.TINY``), and
+  ``capex_years``, ``lifetime_years`` and ``term_years`` at most 200 (``MAX_YEARS``); digits are
+  ASCII only; a key given twice in ``city.yaml`` (also "Name" beside "name") is an error.
 
 Messy input that is unambiguous is accepted and said in ``CityData.load_notes`` (see
 ``tabular.py``); everything else is collected and raised as one ``ValidationError`` whose problems
@@ -101,6 +105,8 @@ def _loan_terms(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Probl
 def _bounds(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
     out = []
     for row, r in df.iterrows():
+        if pd.isna(r["low"]) or pd.isna(r["high"]):
+            continue  # a bad low or high cell is reported already; comparing with NaN says nothing
         if r["distribution"] == "triangular" and cells.at[row, "mode"] == "":
             out.append(Problem(label, "must not be empty for a triangular distribution", row,
                                "mode", ""))
@@ -116,12 +122,14 @@ def _bounds(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
 
 ID = (r"[A-Za-z0-9_-]+", "an id of letters, digits, _ and - only")
 YEAR = {"kind": "whole", "lo": 1900, "hi": 2200}
+MAX_YEARS = 200  # longest investment period, lifetime or loan term: the arrays run this long
 SPECS: dict[str, Table] = {
     "measures": Table((
         Col("measure_id", pattern=ID), Col("name"), Col("sector"), Col("emission_source"),
         Col("payer", choices=PAYERS), Col("capex", "number", lo=0),
-        Col("capex_years", "whole", False, 1.0, lo=1), Col("earliest_start_year", **YEAR),
-        Col("lifetime_years", "whole", lo=1), Col("opex_change_per_year", "number", False, 0.0),
+        Col("capex_years", "whole", False, 1.0, lo=1, most=MAX_YEARS),
+        Col("earliest_start_year", **YEAR), Col("lifetime_years", "whole", lo=1, most=MAX_YEARS),
+        Col("opex_change_per_year", "number", False, 0.0),
         Col("direct_abatement_tco2e_per_year", "number", False, 0.0, lo=0),
         Col("exclusive_group", required=False), Col("requires", required=False),
         Col("source", required=False)), key=("measure_id",), min_rows=1),
@@ -142,7 +150,7 @@ SPECS: dict[str, Table] = {
         Col("source_id"), Col("name"), Col("kind", choices=FUNDING_KINDS),
         Col("max_share", "number", lo=0, hi=1), Col("annual_cap", "number", False, lo=0),
         Col("interest_rate", "number", False, 0.0, lo=-0.05, hi=1),
-        Col("term_years", "whole", False, lo=1),
+        Col("term_years", "whole", False, lo=1, most=MAX_YEARS),
         Col("eligible_sectors", required=False, default=ANY, many=True),
         Col("eligible_payers", required=False, default=ANY, many=True, choices=PAYERS),
         Col("amortisation", required=False, default="straight", choices=("straight", "annuity"))),
@@ -248,11 +256,14 @@ def _from_folder(path: Path) -> _Source:
 
 def _yaml_entries(text: str, label: str, problems: list[Problem]) -> tabular.Entries | None:
     try:
-        raw = yaml.safe_load(text)
+        raw = tabular.load_yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problems.append(Problem(label, f"not valid YAML: {getattr(e, 'problem', e)}",
                                 row=mark.line + 1 if mark else None))
+        return None
+    except (ValueError, RecursionError) as e:  # an integer of > 4300 digits, nesting too deep
+        problems.append(Problem(label, f"not valid YAML: {type(e).__name__}: {e}"))
         return None
     if not isinstance(raw, dict):
         problems.append(Problem(label, "must be a mapping of keys to values (name: ..., "
@@ -260,11 +271,15 @@ def _yaml_entries(text: str, label: str, problems: list[Problem]) -> tabular.Ent
         return None
     entries = {}
     for key, value in raw.items():
-        if isinstance(value, (dict, list)):
+        if isinstance(value, (dict, list, set, tuple)):
             problems.append(Problem(label, f"must be a single value, got {value!r}", None,
                                     str(key), value))
             value = None
-        entries[str(key).strip().lower()] = (None, tabular.cell_text(value).strip())
+        name = str(key).strip().lower()
+        if name in entries:  # "Name" and "name": which one is meant?
+            problems.append(Problem(label, "appears twice (keys are read case-insensitively)",
+                                    None, name, value))
+        entries.setdefault(name, (None, tabular.cell_text(value).strip()))
     return entries
 
 

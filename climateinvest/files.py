@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import re
 import tempfile
+import zipfile
 from pathlib import Path
 
 
@@ -34,3 +37,17 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def deterministic_xlsx(data: bytes) -> bytes:
+    """The same workbook with its save time fixed (``docProps/core.xml`` and every zip member's
+    date), so that identical results give byte-identical XLSX files."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", body)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0)), body,
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()

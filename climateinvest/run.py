@@ -13,12 +13,13 @@ from . import __version__
 from .appraisal import appraise
 from .cashflows import Flows, build_flows
 from .data import CityData, check_against_scenario, load_city
-from .files import atomic_write_bytes, atomic_write_text, sha256_file
+from .files import atomic_write_bytes, atomic_write_text, deterministic_xlsx, sha256_file
 from .financing import plan_financing
 from .macc import build_macc, sector_summary
 from .pathway import build_pathway
 from .portfolio import flows_for_chosen, select_portfolio
 from .scenario import Scenario, load_scenario
+from .tabular import text_cells
 from .uncertainty import run_monte_carlo
 
 
@@ -37,6 +38,7 @@ class ScenarioResult:
     uncertainty: pd.DataFrame | None = None
     extra: dict[str, pd.DataFrame] = field(default_factory=dict)
     steps: dict[str, object] = field(default_factory=dict)  # each step's own result object, for plots
+    inputs_sha256: dict[str, str] = field(default_factory=dict)  # hashed when the run read them
     summary: dict = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -48,16 +50,11 @@ class ScenarioResult:
 
     def manifest(self) -> dict:
         """Inputs (with SHA-256), parameters, versions and timings of this run."""
-        inputs = {}
-        if self.scenario.source_file:
-            inputs[str(self.scenario.source_file)] = sha256_file(self.scenario.source_file)
-        for path in sorted({str(p) for p in self.city.files.values()}):
-            inputs[path] = sha256_file(path)
         return {
             "climateinvest_version": __version__,
             "scenario": self.scenario.model_dump(mode="json"),
             "city": {"name": self.city.name, "currency": self.city.currency, "price_year": self.city.price_year},
-            "inputs_sha256": inputs,
+            "inputs_sha256": self.inputs_sha256,
             "summary": self.summary,
             "timings_s": {k: round(v, 4) for k, v in self.timings.items()},
             "tables": sorted(self.tables()),
@@ -77,7 +74,8 @@ class ScenarioResult:
         with pd.ExcelWriter(buf, engine="openpyxl") as xl:
             for name, df in tables.items():
                 df.to_excel(xl, sheet_name=name[:31], index=False)
-        atomic_write_bytes(out / "results.xlsx", buf.getvalue())
+                text_cells(xl.sheets[name[:31]])  # "=..." from a data file stays text, never a formula
+        atomic_write_bytes(out / "results.xlsx", deterministic_xlsx(buf.getvalue()))
         atomic_write_text(out / "manifest.json", json.dumps(self.manifest(), indent=2, ensure_ascii=False, default=str) + "\n")
         return out
 
@@ -97,6 +95,8 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
     if city is None:
         city = timed("load_city", load_city, scenario.city)
     check_against_scenario(city, scenario.price_path, scenario.emission_factor_set)
+    inputs = [scenario.source_file] if scenario.source_file else []
+    inputs_sha256 = {str(p): sha256_file(p) for p in sorted({*inputs, *city.files.values()}, key=str)}
 
     start = city.measures["earliest_start_year"].clip(lower=scenario.budget_cycle).to_numpy(int)
     flows = timed("cashflows", build_flows, city, scenario.price_path, scenario.emission_factor_set, start)
@@ -115,7 +115,7 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
     result = ScenarioResult(
         scenario=scenario, city=city, flows=flows, measures=measures, macc=macc.curve,
         portfolio=portfolio.chosen, financing=financing.by_year, pathway=pathway.table,
-        uncertainty=uncertainty.measures if uncertainty else None, timings=clock,
+        uncertainty=uncertainty.measures if uncertainty else None, timings=clock, inputs_sha256=inputs_sha256,
         steps={"macc": macc, "portfolio": portfolio, "financing": financing, "pathway": pathway,
                "uncertainty": uncertainty})
     result.extra.update(

@@ -1,8 +1,9 @@
 """The scenario file: one YAML of parameters for one run (DESIGN.md section 4).
 
-Read with ``yaml.safe_load`` (no Python objects from YAML), validated with pydantic: unknown keys
-are an error that names the key, types and ranges are checked, and every problem is reported at
-once with the file and the key path. Paths inside the file are relative to the file.
+Read with a safe YAML loader (``tabular.load_yaml``: no Python objects from YAML, a key given twice
+is an error), validated with pydantic: unknown keys are an error that names the key, types and
+ranges are checked (numbers finite), and every problem is reported at once with the file and the
+key path. Paths inside the file are relative to the file.
 """
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticError, model_validator
 
 from .errors import Problem, ValidationError
+from .tabular import load_yaml
 
 PLAN_YEARS = 3  # a Swedish budget cycle: the budget year plus two plan years (Kommunallagen ch. 11)
+MAX_AMOUNT = 1e15  # largest money or tonnes amount, as for the city tables (tabular.MAGNITUDE)
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Target(_Strict):
@@ -33,7 +36,7 @@ class CarbonBudget(_Strict):
     """Remaining budget [t CO2e] from the start of ``from_year``."""
 
     from_year: int = Field(ge=1990, le=2100)
-    tco2e: float = Field(gt=0)
+    tco2e: float = Field(gt=0, le=MAX_AMOUNT)
 
 
 class MonteCarlo(_Strict):
@@ -50,7 +53,7 @@ class Scenario(_Strict):
     budget_cycle: int = Field(ge=2000, le=2100, description="budget year; plan years are this and the next two")
     discount_rate: float = Field(0.025, ge=-0.05, le=0.5, description="real, per year")
     perspective: Literal["municipal", "societal"] = "municipal"
-    carbon_value_per_tco2e: float = Field(0.0, ge=0, description="[currency / t CO2e], societal perspective")
+    carbon_value_per_tco2e: float = Field(0.0, ge=0, le=MAX_AMOUNT, description="[currency / t CO2e], societal perspective")
     price_path: str = "base"
     emission_factor_set: str = "nordic_mix"
     discount_abatement: bool = True
@@ -60,7 +63,7 @@ class Scenario(_Strict):
     objective: Literal["max_abatement", "min_cost"] = "max_abatement"
     include_external: bool = Field(True, description="external payers' measures enter the pathway (not the budget)")
     baseline_trend: float = Field(0.0, ge=-0.5, le=0.5, description="baseline change per year after the last inventory year (share)")
-    reference_year: int | None = Field(None, description="MAC curve width year; default target year")
+    reference_year: int | None = Field(None, ge=1990, le=2100, description="MAC curve width year; default target year")
     pathway_end_year: int = Field(2045, ge=2000, le=2100)
     target: Target = Target()
     carbon_budget: CarbonBudget | None = None
@@ -88,6 +91,8 @@ class Scenario(_Strict):
                     raise ValueError(f"{name}: year {year} is outside the budget cycle {plan[0]}–{plan[-1]}")
                 if not amount >= 0:
                     raise ValueError(f"{name}: {year} must be ≥ 0, got {amount}")
+                if amount > MAX_AMOUNT:
+                    raise ValueError(f"{name}: {year} must be at most {MAX_AMOUNT:g}, got {amount:g}")
         if self.target.base_year >= self.target.year:
             raise ValueError(f"target.base_year {self.target.base_year} must be before target.year {self.target.year}")
         if self.pathway_end_year < self.target.year:
@@ -132,7 +137,7 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     name = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValidationError(Problem(file=name, message="file not found")) from None
     except UnicodeDecodeError as e:
@@ -141,6 +146,8 @@ def load_scenario(path: str | Path) -> Scenario:
         mark = getattr(e, "problem_mark", None)
         line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ValidationError(Problem(file=name, message=f"not valid YAML{line}: {getattr(e, 'problem', e)}")) from None
+    except (ValueError, RecursionError) as e:  # an integer of > 4300 digits, nesting too deep
+        raise ValidationError(Problem(file=name, message=f"not valid YAML: {type(e).__name__}: {e}")) from None
     except OSError as e:
         raise ValidationError(Problem(file=name, message=f"cannot be read: {e.strerror}")) from None
     if not isinstance(raw, dict):
@@ -153,4 +160,9 @@ def load_scenario(path: str | Path) -> Scenario:
     except PydanticError as e:
         raise ValidationError(_problems(name, e)) from None
     city = scenario.city if scenario.city.is_absolute() else (path.parent / scenario.city)
-    return scenario.model_copy(update={"city": Path(city).resolve(), "source_file": path.resolve()})
+    try:
+        city = Path(city).resolve()
+    except (OSError, ValueError) as e:  # e.g. an embedded NUL character
+        raise ValidationError(Problem(file=name, column="city", value=str(scenario.city),
+                                      message=f"not a usable path ({e})")) from None
+    return scenario.model_copy(update={"city": city, "source_file": path.resolve()})

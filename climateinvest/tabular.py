@@ -24,20 +24,27 @@ import csv
 import io
 import math
 import re
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from .errors import Problem
 
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 _SPACES = "[ \u00a0\u202f\u2009]"
-_GROUPED = re.compile(rf"[+-]?\d{{1,3}}(?:{_SPACES}\d{{3}})+(?:[.,]\d+)?")
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII digits only: ``\d`` would also take Arabic-Indic or full-width digits, silently.
+_GROUPED = re.compile(rf"[+-]?[0-9]{{1,3}}(?:{_SPACES}[0-9]{{3}})+(?:[.,][0-9]+)?")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# Largest magnitude any number cell may have unless its column says otherwise: far above any
+# city's money, energy or tonnes, far below where sums over years and products overflow to inf.
+MAGNITUDE = 1e15
+# Smallest magnitude of a number that is not 0: below it a value is an artefact, not data, and
+# ratios over it (cost per tonne over 1e-300 tonnes) overflow to inf.
+TINY = 1e-100
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 Records = list[tuple[int, list[str]]]  # (row number as a person sees it, cells)
@@ -149,7 +156,14 @@ def read_csv(path: Path, label: str) -> RawTable:
         text = "\n".join(lines[first:])
     if sep != ",":
         notes.append(f"{SEPARATORS.get(sep, repr(sep))}-separated")
-    records = [(i + 1, row) for i, row in enumerate(csv.reader(io.StringIO(text), delimiter=sep))]
+    records: Records = []
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    try:
+        for row in reader:
+            records.append((len(records) + 1, row))
+    except csv.Error as e:  # e.g. a cell longer than csv.field_size_limit()
+        return RawTable(label, problems=[Problem(label, f"cannot be read as a table ({e})",
+                                                 row=len(records) + 1)], notes=notes)
     table = from_records(label, records, blank_rows_note=True)
     table.notes[:0] = notes
     table.decimal_comma = sep == ";"
@@ -198,6 +212,37 @@ def from_records(label: str, records: Records, blank_rows_note: bool = False) ->
     return table
 
 
+class _SafeLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` (no Python objects from tags) that also refuses a key given twice in
+    one mapping: PyYAML would keep the last one silently (``discount_rate`` at the top and again
+    at the bottom: which one did the author mean?)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # "<<": keys merged from an anchor
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark)
+                except TypeError:  # unhashable: the base class says so
+                    break
+                if first is not key_node.start_mark:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"found the key {key!r} twice (first at line {first.line + 1})",
+                        key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str) -> object:
+    """``text`` parsed as YAML, safely (plain data only) and with every key at most once per
+    mapping. Raises ``yaml.YAMLError``, or ValueError / RecursionError for absurd input (an
+    integer of thousands of digits, thousands of nested brackets)."""
+    return yaml.load(text, Loader=_SafeLoader)  # a SafeLoader subclass: plain data only
+
+
 def cell_text(value: object) -> str:
     """A spreadsheet cell as text: whole floats without ".0", dates as ISO 8601, None as ""."""
     if value is None:
@@ -215,30 +260,45 @@ def read_workbook(path: Path) -> tuple[dict[str, tuple[str, Records]], list[Prob
     """Every sheet of an XLSX workbook as records, keyed by lower-case sheet name (with its
     title as written). Values are cached results, so formulas read as what Excel last showed."""
     from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    sheets = {}
     try:
         book = load_workbook(path, data_only=True)
-    except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as e:
+        for ws in book.worksheets:
+            records = [(n, [cell_text(v) for v in row])
+                       for n, row in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1)]
+            sheets.setdefault(ws.title.strip().lower(), (ws.title, records))
+    # Not only OSError, BadZipFile, InvalidFileException, KeyError and ValueError: a damaged file
+    # also raises zlib.error, an XML ParseError, NotImplementedError (unknown compression), ...
+    except Exception as e:  # noqa: BLE001 - whatever openpyxl cannot read is unreadable
         return {}, [Problem(path.name, f"not a readable .xlsx workbook ({type(e).__name__}: {e})")]
-    sheets = {}
-    for ws in book.worksheets:
-        records = [(n, [cell_text(v) for v in row])
-                   for n, row in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1)]
-        sheets.setdefault(ws.title.strip().lower(), (ws.title, records))
     return sheets, []
 
 
 def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> None:
-    """Write one sheet per frame (header row frozen, columns wide enough to read)."""
+    """Write one sheet per frame (header row frozen, columns wide enough to read).
+
+    Text is written as text: a cell such as ``=1+2`` or ``=HYPERLINK(...)`` from a data file is
+    not turned into a formula (openpyxl would, and Excel would then run it).
+    """
     from openpyxl.utils import get_column_letter
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name, index=False)
             ws = writer.sheets[name]
+            text_cells(ws)
             ws.freeze_panes = "A2"
             for j, column in enumerate(frame.columns, start=1):
                 longest = max([len(str(column))] + [len(cell_text(v)) for v in frame[column]])
                 ws.column_dimensions[get_column_letter(j)].width = min(60, longest + 2)
+
+
+def text_cells(ws) -> None:
+    """Make every cell of an openpyxl worksheet that openpyxl took for a formula (a string
+    starting with ``=``) a plain string cell again, so it is stored and shown as the text it is."""
+    for row in ws.iter_rows():
+        for c in row:
+            if c.data_type == "f" and isinstance(c.value, str):
+                c.data_type = "s"
 
 
 # --- column specs and the generic validator -----------------------------------------------------
@@ -260,6 +320,7 @@ class Col:
     choices: tuple[str, ...] = ()  # matched case-insensitively, stored in lower case
     many: bool = False  # a ";"-separated list (of choices, if any), or "*"
     pattern: tuple[str, str] | None = None  # (regex, what it allows)
+    most: float = MAGNITUDE  # numbers: largest magnitude accepted (overflow and nonsense guard)
 
     @property
     def dtype(self) -> str:
@@ -293,7 +354,15 @@ class Col:
         x = number(text)
         ok = (x is not None and (self.kind == "number" or x.is_integer())
               and (self.lo is None or x >= self.lo) and (self.hi is None or x <= self.hi))
-        return (x, None) if ok else (math.nan, f"must be {self.rule}, got {text}")
+        if not ok:
+            return math.nan, f"must be {self.rule}, got {text}"
+        if abs(x) > self.most:  # (where a column has hi, it is below most)
+            size = f"{self.rule} and at most {self.most:g}" if self.lo is not None else \
+                f"{self.rule} from {-self.most:g} to {self.most:g}"
+            return math.nan, f"must be {size}, got {text}"
+        if 0 < abs(x) < TINY:
+            return math.nan, f"must be {self.rule}, either 0 or at least {TINY:g} in size, got {text}"
+        return x, None
 
     def _text(self, text: str) -> str | None:
         if self.pattern:
