@@ -5,9 +5,10 @@ lower bound, on a synthetic city built in memory.
 
 What is timed (same multipliers for all three, drawn once beforehand; best of ``--repeat``):
 
-1. **project**: ``uncertainty.present_values`` + ``uncertainty.npv_draws`` (NPV cost and tonnes
+1. **project**: ``montecarlo.present_values`` + ``montecarlo.npv_draws`` (NPV cost and tonnes
    of every draw × measure by the exact factorisation) + cost per tonne. Also reported: the
-   sampling, the per-measure statistics (percentiles) and the whole ``run_monte_carlo``.
+   sampling, the per-measure statistics (``montecarlo.measure_statistics``: percentiles and
+   probabilities) and the whole ``uncertainty.run_monte_carlo`` (sampling + statistics).
 2. **naive loop**: what an analyst would write: for every draw and measure, build the yearly cost
    and abatement vectors with that draw's multipliers and call ``numpy_financial.npv`` twice.
    Timed on ``--naive-draws`` draws (default 100) and extrapolated linearly to all draws.
@@ -37,11 +38,19 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from climateinvest import uncertainty as U
 from climateinvest.appraisal import appraise
 from climateinvest.cashflows import build_flows
 from climateinvest.data import CityData
+from climateinvest.montecarlo import (
+    cost_per_tonne_draws,
+    measure_statistics,
+    net_capex,
+    npv_draws,
+    present_values,
+)
+from climateinvest.sampling import sample_multipliers
 from climateinvest.scenario import Scenario
+from climateinvest.uncertainty import run_monte_carlo
 
 CARRIERS = ("electricity", "district_heating", "diesel", "biogas", "petrol")
 RATE = 0.025
@@ -126,17 +135,16 @@ def best(fn, repeat: int) -> float:
 
 
 def project(flows, city, k):
-    pv = U.present_values(flows, city, RATE)
-    r = U.npv_draws(pv, k, want=("npv_cost", "tonnes"))
-    return U.cost_per_tonne_draws(r.npv_cost, r.tonnes)
+    pv = present_values(flows, city, RATE)
+    r = npv_draws(pv, k, want=("npv_cost", "tonnes"))
+    return cost_per_tonne_draws(r.npv_cost, r.tonnes)
 
 
 def naive(flows, city, k, n_draws: int):
     """The analyst's loop: per draw and measure, the yearly vectors and two ``npf.npv`` calls."""
     import numpy_financial as npf
 
-    grant = U._grants(city, flows.measure_ids, "municipal")
-    capex = flows.capex * (1 - grant)[:, None]
+    capex = net_capex(flows, city, "municipal")
     M = capex.shape[0]
     out = np.empty((n_draws, M))
     for d in range(n_draws):
@@ -183,7 +191,7 @@ def child_memory(measures: int, years: int, draws: int) -> dict:
     city, flows, table = setup(measures, years)
     before, _ = _memory_mib()
     t0 = time.perf_counter()
-    res = U.run_monte_carlo(city, scenario(draws), flows, table)
+    res = run_monte_carlo(city, scenario(draws), flows, table)
     seconds = time.perf_counter() - t0
     _, peak = _memory_mib()
     return {"rss_before_mb": before, "peak_rss_mb": peak, "run_monte_carlo_s": seconds,
@@ -210,13 +218,13 @@ def main(argv=None) -> int:
     print(f"synthetic city: {M} measures, {T} years, {C} carriers, {a.draws} draws "
           f"({a.draws * M:,} draw × measure appraisals)")
     t0 = time.perf_counter()
-    k = U.sample_multipliers(city.uncertainty, flows.measure_ids, flows.carriers, a.draws, 2027)
+    k = sample_multipliers(city.uncertainty, flows.measure_ids, flows.carriers, a.draws, 2027)
     t_sample = time.perf_counter() - t0
 
     t_project = best(lambda: project(flows, city, k), a.repeat)
-    pv = U.present_values(flows, city, RATE)
-    t_stats = best(lambda: U.measure_statistics(pv, k), a.repeat)
-    t_run = best(lambda: U.run_monte_carlo(city, scenario(a.draws), flows, table), a.repeat)
+    pv = present_values(flows, city, RATE)
+    t_stats = best(lambda: measure_statistics(pv, k), a.repeat)
+    t_run = best(lambda: run_monte_carlo(city, scenario(a.draws), flows, table), a.repeat)
 
     nd = min(a.naive_draws, a.draws)
     t0 = time.perf_counter()

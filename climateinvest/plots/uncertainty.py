@@ -155,14 +155,21 @@ def fan_figure(fan: pd.DataFrame, pathway_table: pd.DataFrame | None = None, tar
                             line={"color": style.CARBON_LINE, "width": 1.5, "dash": "dot"})
     level = float(f["target_tco2e"].iloc[0]) if len(f) else np.nan
     if np.isfinite(level):
-        year = target.get("year") if isinstance(target, dict) else getattr(target, "year", None)
-        label = f"Target level {year}" if year else "Target level"
+        yr = target.get("year") if isinstance(target, dict) else getattr(target, "year", None)
+        label = f"Target level {yr}" if yr else "Target level"
         fig.add_scatter(x=[f["year"].min(), f["year"].max()], y=[level, level], mode="lines", name=label,
                         line={"color": style.CARBON_LINE, "width": 2, "dash": "dash"},
                         hovertemplate="Target level: %{y:,.0f} t CO2e/year<extra></extra>")
-    style.apply(fig, title)
+    year = target.get("year") if isinstance(target, dict) else getattr(target, "year", None)
+    row = f[f["year"] == year] if year is not None else f.iloc[:0]
+    head = title or "Territorial emissions with the portfolio under uncertainty"
+    if len(row):
+        r = row.iloc[0]
+        band = f"{r['p10']:,.0f} – {r['p90']:,.0f}".replace(",", " ")
+        head += f"<br><sub>{year}: P10–P90 {band} t CO2e/year</sub>"
+    style.apply(fig, head)
     fig.update_layout(xaxis=YEAR_AXIS, yaxis_title=f"Territorial emissions [{style.TONNES}/year]",
-                      hovermode="x unified")
+                      hovermode="x unified", margin={"t": 80})
     fig.update_yaxes(rangemode="tozero")
     return fig
 
@@ -185,22 +192,24 @@ def tornado_figure(tornado: pd.DataFrame, metric: str = "cost_per_tco2e", curren
         return None
     t = tornado[tornado["metric"] == metric].sort_values("swing", ascending=True, kind="stable")
     base = float(t["base_value"].iloc[0]) if len(t) else 0.0
-    names = _text(t["parameter"].str.replace("_", " ").str.capitalize())
+    names = _text(f"{str(p).replace('_', ' ').capitalize()}<br>{lo} | {hi}"
+                  for p, lo, hi in zip(t["parameter"], t["low_label"], t["high_label"]))
     fig = go.Figure()
-    for side, colour, label in (("low", LOW_COLOUR, "Low case"), ("high", HIGH_COLOUR, "High case")):
+    for side, colour, label in (("low", LOW_COLOUR, "Low case (left label)"),
+                                ("high", HIGH_COLOUR, "High case (right label)")):
         v = t[f"{side}_value"].to_numpy(float)
         custom = np.column_stack([_text(t[f"{side}_label"]), v, _text(t["unit"])])
         fig.add_trace(go.Bar(
             y=names, x=v - base, base=base, orientation="h", name=label, marker_color=colour,
-            customdata=custom, text=_text(t[f"{side}_label"]), textposition="auto",
-            hovertemplate="%{y} — %{customdata[0]}: %{customdata[1]:,.0f} %{customdata[2]}<extra></extra>"))
+            customdata=custom,
+            hovertemplate="%{customdata[0]}: %{customdata[1]:,.0f} %{customdata[2]}<extra></extra>"))
     if metric == "gap_tco2e":
         axis = f"Gap to the target [{style.TONNES}/year]"
     else:
         axis = style.cost_per_tonne_axis_title(currency)
     style.apply(fig, title or METRIC_TITLES.get(metric, metric))
     fig.update_layout(barmode="overlay", xaxis_title=axis, yaxis_title=None,
-                      margin={"l": 170})
+                      margin={"l": 250}, height=max(380, 70 * len(t) + 160))
     fig.add_vline(x=base, line={"color": style.ZERO, "width": 1.5},
                   annotation_text=f"base {base:,.0f}".replace(",", " "), annotation_position="top")
     return fig
@@ -245,10 +254,10 @@ def selection_frequency_figure(selection: pd.DataFrame, names: pd.DataFrame | di
             hovertemplate="%{y}: chosen in %{x:.0%} of the draws<extra></extra>"))
     method = str(s["method"].iloc[0]) if len(s) else ""
     draws = int(s["draws"].iloc[0]) if len(s) else 0
-    style.apply(fig, title or "How often each measure is chosen under uncertainty")
+    head = title or "How often each measure is chosen under uncertainty"
+    style.apply(fig, f"{head}<br><sub>{draws} draws; {method}</sub>")
     fig.update_layout(barmode="overlay", xaxis={"title": "Share of draws in which the measure is chosen",
                                                 "tickformat": ".0%", "range": [0, 1]},
-                      margin={"l": 220, "b": 90}, height=max(350, 22 * len(s) + 150))
-    fig.add_annotation(text=f"{draws} draws; method: {method}", showarrow=False, xref="paper",
-                       yref="paper", x=0, y=-0.14, xanchor="left", font={"size": 11})
+                      yaxis={"categoryorder": "array", "categoryarray": list(label)},
+                      margin={"l": 220, "t": 80}, height=max(350, 22 * len(s) + 170))
     return fig
