@@ -90,11 +90,16 @@ def main(argv=None) -> int:
     ap.add_argument("--milp-draws", type=int, default=3, help="MILP re-solves to time (0 = skip)")
     ap.add_argument("--no-warm-up", action="store_true")
     ap.add_argument("--skip-reports", action="store_true")
+    ap.add_argument("--venv", action="append", default=[],
+                    help="another environment whose import times to measure (repeatable), e.g. a "
+                         "scratch venv with and one without jupyterlab")
     a = ap.parse_args(argv)
 
     py = python_of(ROOT / ".venv") or Path(sys.executable)
     print(f"interpreter: {py}")
-    for name, venv in ((".venv", ROOT / ".venv"), (".venv-lab", ROOT / ".venv-lab")):
+    envs = [(".venv", ROOT / ".venv"), (".venv-lab", ROOT / ".venv-lab")]
+    envs += [(str(v), Path(v)) for v in a.venv]
+    for name, venv in envs:
         exe = python_of(venv)
         if exe is None:
             print(f"{name}: not present" + ("  (created by `make lab`)" if name == ".venv-lab" else ""))

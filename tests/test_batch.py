@@ -1,0 +1,278 @@
+"""`climateinvest report`: run folders, reports, index, manifest, failures, exit codes."""
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import FICTIONAL, ROOT, default_cycle_scenarios
+
+from climateinvest import batch, htmlexport
+
+pytestmark = pytest.mark.slow
+
+
+def _manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+
+
+# --- the default cycle (Landskrona) ------------------------------------------------------------
+
+def test_default_cycle_writes_every_report(batch_runs):
+    run = batch_runs["default"]
+    assert run["code"] == 0, run["stderr"]
+    folder = run["folder"]
+    assert folder.parent.name == "2027" and folder.parent.parent.name == "default"
+    m = _manifest(folder)
+    assert m["status"] == "complete" and m["interrupted"] is False
+    assert m["finished"] and m["seconds"] > 0
+    assert {"climateinvest", "numpy", "pandas", "scipy", "plotly", "papermill", "python"} <= set(m["versions"])
+    names = [Path(f).stem for f in run["files"]]
+    assert [s["name"] for s in m["scenarios"]] == names
+    for s in m["scenarios"]:
+        assert s["status"] == "ok", s["error"]
+        assert len(s["sha256"]) == 64 and s["parameters"]["budget_cycle"] == 2027
+        assert s["inputs_sha256"] and all(len(h) == 64 for h in s["inputs_sha256"].values())
+        assert s["seconds"] > 0 and s["timings_s"]
+        for key in ("html", "xlsx", "tables"):
+            assert (folder / s["outputs"][key]).exists()
+        assert (folder / s["name"] / "manifest.json").exists()
+    assert m["comparison"]["status"] == "ok"
+    assert (folder / "comparison.html").exists()
+    # nothing half-written is left behind
+    assert not [p for p in folder.rglob("*") if ".partial" in p.name or p.name.endswith(".part")]
+
+
+def test_progress_lines_and_index_path(batch_runs):
+    run = batch_runs["default"]
+    n = len(run["files"])
+    lines = [line for line in run["stderr"].splitlines() if line.startswith("[")]
+    assert len(lines) == n
+    assert all(f"/{n}] " in line and " ok " in line and line.endswith(" s") for line in lines)
+    assert run["stdout"].strip().endswith("index.html")
+    assert Path(run["stdout"].strip()).is_file()
+
+
+def test_index_lists_every_scenario_with_figures_and_links(batch_runs):
+    folder = batch_runs["default"]["folder"]
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    m = _manifest(folder)
+    for s in m["scenarios"]:
+        assert html.escape(s["title"]) in index
+        assert f'href="{s["name"]}.html"' in index and f'href="{s["name"]}.xlsx"' in index
+    assert 'href="comparison.html"' in index and 'href="manifest.json"' in index
+    assert "t CO2e" not in index or "Gap to the target" in index
+    assert "<script" not in index  # the index needs no script at all
+
+
+def test_reports_are_self_contained(batch_runs):
+    folder = batch_runs["default"]["folder"]
+    import plotly.offline
+
+    marker = plotly.offline.get_plotlyjs()[:200]
+    for page in sorted(folder.glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        assert htmlexport.outside_references(text) == [], page.name
+        assert "require.js" not in text and "MathJax.js" not in text and "cdn." not in text.split("<script>")[0]
+        n_plotly = text.count(marker)
+        if page.name == "index.html":
+            assert n_plotly == 0
+        else:
+            assert n_plotly == 1, f"{page.name}: plotly.js embedded {n_plotly} times"
+            assert text.count("plotly-graph-div") >= 2
+        assert "Content-Security-Policy" in text
+
+
+def test_report_has_every_part_and_no_code(batch_runs):
+    folder = batch_runs["default"]["folder"]
+    text = (folder / "base.html").read_text(encoding="utf-8")
+    for heading in ("Summary of the decision", "What to fund", "Candidate measures",
+                    "Marginal abatement cost curve", "Portfolio and phasing", "Financing and budget impact",
+                    "Emission pathway", "Uncertainty", "Terms used in this report",
+                    "Appendix: assumptions, parameters and sources", "Input files", "SOURCES.md"):
+        assert heading in text, heading
+    # every step's charts: MAC curve 2, portfolio 3, financing 3, pathway 2, uncertainty (Monte Carlo) 3+
+    assert text.count('class="plotly-graph-div"') >= 13
+    # title page: city, cycle, scenario, date, version
+    assert "Landskrona" in text and "plan years 2027–2029" in text
+    from climateinvest import __version__
+
+    assert __version__ in text and time.strftime("%Y-") in text
+    # Swedish terms explained once
+    for term in ("Klimatkontrakt 2030", "SMHI Nationella emissionsdatabasen", "Klimatklivet",
+                 "Kommuninvest", "SKR internränta", "ASEK", "ursprungsgarantier", "Driftsbudget"):
+        assert term in text, term
+    assert text.count("<dt>Klimatklivet</dt>") == 1
+    # thousands separators (narrow no-break space) and units in headers
+    assert "\u202f000\u202f000" in text
+    assert "Investment [SEK]" in text and "[t CO2e/yr]" in text
+    # no code: no input prompts, no source of the notebook's cells
+    for code in ("report.show_section", "In&nbsp;[", "import climateinvest", "jp-InputArea"):
+        assert code not in text
+
+
+def test_xlsx_has_the_result_tables(batch_runs):
+    import openpyxl
+
+    folder = batch_runs["default"]["folder"]
+    wb = openpyxl.load_workbook(folder / "base.xlsx", read_only=True)
+    assert {"measures", "macc", "portfolio"} <= set(wb.sheetnames)
+
+
+# --- the fictional city, failures and markup ---------------------------------------------------
+
+def test_failures_do_not_stop_the_others(batch_runs, hostile_scenarios):
+    run = batch_runs["mixed"]
+    assert run["code"] == 1
+    folder = run["folder"]
+    m = _manifest(folder)
+    assert m["status"] == "complete with failures"
+    by = {s["name"]: s for s in m["scenarios"]}
+    assert by["base"]["status"] == "ok" and (folder / "base.html").exists()  # the fictional city
+    assert by["markup"]["status"] == "ok" and (folder / "markup.html").exists()
+    assert by["broken"]["status"] == "failed" and "no_such_key" in by["broken"]["error"]
+    assert by["badset"]["status"] == "failed" and "no_such_factor_set" in by["badset"]["error"]
+    assert not (folder / "broken.html").exists() and not (folder / "badset.html").exists()
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert "no_such_key" in index and "no_such_factor_set" in index and index.count(">failed<") == 2
+    assert "broken.yaml failed" in run["stderr"] and "no_such_key" in run["stderr"]
+    assert m["comparison"]["status"] == "ok"
+
+
+def test_fictional_city_report(batch_runs):
+    folder = batch_runs["mixed"]["folder"]
+    text = (folder / "base.html").read_text(encoding="utf-8")
+    assert "Exempelstad" in text and "EUR" in text
+    assert "Landskrona" not in text.split("Summary of the decision")[0]  # the title page
+
+
+def test_markup_in_titles_and_notes_is_text(batch_runs):
+    folder = batch_runs["mixed"]["folder"]
+    for page in ("markup.html", "index.html", "comparison.html"):
+        text = (folder / page).read_text(encoding="utf-8")
+        assert "<script>window.__pwned" not in text, page
+        assert "<img src=x" not in text and "<iframe src=" not in text, page
+        assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in text, page
+        assert "<b>bold</b>" not in text, page
+
+
+def test_two_runs_in_a_row_keep_both(tmp_path):
+    root = tmp_path / "reports"
+    codes = [batch.run_batch([FICTIONAL], out=root, jobs=1, run_id="same", stream=io.StringIO())
+             for _ in range(2)]
+    assert codes == [0, 0]
+    runs = sorted(p.name for p in (root / "2027").iterdir())
+    assert runs == ["same", "same-2"]
+    for r in runs:
+        assert _manifest(root / "2027" / r)["status"] == "complete"
+        assert (root / "2027" / r / "base.html").is_file()
+
+
+def test_default_run_id_is_a_timestamp_and_folders_are_race_free(tmp_path):
+    a = batch.new_run_folder(tmp_path)
+    b = batch.new_run_folder(tmp_path, a.name)
+    assert len(a.name) == 15 and a.name[8] == "-" and b.name == a.name + "-2"
+    with pytest.raises(ValueError, match="run id"):
+        batch.new_run_folder(tmp_path, "../escape")
+
+
+def test_exit_codes_by_subprocess(tmp_path, hostile_scenarios):
+    cmd = [sys.executable, "-m", "climateinvest.cli", "report"]
+    # every file invalid: exit 2, nothing written
+    p = subprocess.run(cmd + [str(hostile_scenarios["broken"]), str(tmp_path / "missing.yaml"),
+                              "--out", str(tmp_path / "r")], capture_output=True, text=True, timeout=120, check=False)
+    assert p.returncode == 2, p.stderr
+    assert "no_such_key" in p.stderr and "file not found" in p.stderr
+    assert not (tmp_path / "r").exists()
+    # one good, one broken: exit 1, the good one written, the index path printed
+    p = subprocess.run(cmd + [str(FICTIONAL), str(hostile_scenarios["broken"]), "--out", str(tmp_path / "r")],
+                       capture_output=True, text=True, timeout=600, check=False)
+    assert p.returncode == 1, p.stderr
+    index = Path(p.stdout.strip().splitlines()[-1])
+    assert index.name == "index.html" and (index.parent / "base.html").is_file()
+
+
+def test_notebook_failure_is_recorded(tmp_path, monkeypatch):
+    """A cell that raises inside the report notebook: the scenario fails with the cell's error."""
+    import nbformat
+
+    nbdir = tmp_path / "nb"
+    nbdir.mkdir()
+    src = batch.notebook_dir()
+    for name in (batch.COMPARISON_NOTEBOOK, batch.EXPLORER_NOTEBOOK):
+        (nbdir / name).write_bytes((src / name).read_bytes())
+    nb = nbformat.read(src / batch.REPORT_NOTEBOOK, as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell('raise RuntimeError("boom <b>in a cell</b>")'))
+    nbformat.write(nb, nbdir / batch.REPORT_NOTEBOOK)
+    monkeypatch.setenv("CLIMATEINVEST_NOTEBOOKS", str(nbdir))
+    code = batch.run_batch([FICTIONAL], out=tmp_path / "r", jobs=1, stream=io.StringIO())
+    assert code == 1
+    folder = next((tmp_path / "r" / "2027").iterdir())
+    s = _manifest(folder)["scenarios"][0]
+    assert s["status"] == "failed" and s["error"].startswith("RuntimeError: boom")
+    assert "Traceback" in s["traceback"] or "RuntimeError" in s["traceback"]
+    assert not (folder / "base.html").exists() and not (folder / "base").exists()
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert "boom &lt;b&gt;in a cell&lt;/b&gt;" in index
+
+
+def test_interrupted_batch_leaves_an_incomplete_manifest(tmp_path):
+    """SIGTERM in the middle: earlier runs untouched, this run's manifest says incomplete, no
+    half-written report."""
+    root = tmp_path / "r"
+    assert batch.run_batch([FICTIONAL], out=root, jobs=1, run_id="earlier", stream=io.StringIO()) == 0
+    before = {p: p.read_bytes() for p in (root / "2027" / "earlier").rglob("*") if p.is_file()}
+    files = [str(FICTIONAL)] * 2 + [str(p) for p in default_cycle_scenarios()[:1]]
+    proc = subprocess.Popen([sys.executable, "-m", "climateinvest.cli", "report", *files, "--out", str(root),
+                             "--run-id", "stopped", "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    manifest = root / "2027" / "stopped" / "manifest.json"
+    deadline = time.monotonic() + 120
+    while not manifest.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    m = json.loads(manifest.read_text(encoding="utf-8"))
+    assert m["status"] == "incomplete" and m["interrupted"] is True
+    folder = manifest.parent
+    assert not [p for p in folder.rglob("*") if ".partial" in p.name or p.name.endswith(".part")]
+    for s in m["scenarios"]:
+        html_file = folder / f"{s['name']}.html"
+        assert html_file.exists() == (s["status"] == "ok")
+    after = {p: p.read_bytes() for p in (root / "2027" / "earlier").rglob("*") if p.is_file()}
+    assert after == before
+    # no kernel left behind (the kernels run in the run folder)
+    time.sleep(2)
+    left = []
+    for proc_dir in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(os.readlink(proc_dir / "cwd")) == folder.resolve():
+                left.append(proc_dir.name)
+        except OSError:
+            continue
+    assert left == []
+
+
+def test_parameters_reach_the_notebook_as_data():
+    """Papermill writes string parameters as escaped literals: a path with quotes stays a path."""
+    from papermill.translators import PythonTranslator
+
+    evil = 'a"; import os; os.system("echo pwned"); x="\\'
+    code = PythonTranslator.codify({"scenario_path": evil})
+    scope: dict = {}
+    exec(code, {}, scope)  # noqa: S102 - checking what the kernel would run
+    assert scope["scenario_path"] == evil
+
+
+def test_notebooks_are_found():
+    assert (batch.notebook_dir() / batch.REPORT_NOTEBOOK).is_file()
+    assert batch.notebook_dir() == ROOT / "notebooks" or "climateinvest" in str(batch.notebook_dir())

@@ -1,0 +1,189 @@
+"""The notebooks: committed clean, parameterised for papermill, and they execute."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import DEFAULT_CYCLE, FICTIONAL, ROOT
+
+from climateinvest import batch
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_the_three_notebooks_exist():
+    assert {p.name for p in NOTEBOOKS} >= {batch.REPORT_NOTEBOOK, batch.COMPARISON_NOTEBOOK, batch.EXPLORER_NOTEBOOK}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name}: a cell has outputs"
+            assert cell.execution_count is None, f"{path.name}: a cell has an execution count"
+        assert "papermill" not in cell.metadata and "execution" not in cell.metadata
+    assert "papermill" not in nb.metadata and "widgets" not in nb.metadata
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_parameters_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    # parameters are plain string literals (data), nothing else
+    import ast
+
+    tree = ast.parse(tagged[0].source)
+    for node in tree.body:
+        assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_business_logic(path):
+    """Each code cell (but the parameters) calls the package: an import and one call, no loops,
+    no arithmetic, no function definitions."""
+    import ast
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "parameters" in cell.metadata.get("tags", []):
+            continue
+        tree = ast.parse(cell.source)
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+        assert len(calls) <= 1, cell.source
+        for n in ast.walk(tree):
+            assert not isinstance(n, ast.For | ast.While | ast.FunctionDef | ast.ClassDef | ast.BinOp | ast.Lambda), cell.source
+        for n in calls:
+            assert isinstance(n.func, ast.Attribute) and getattr(n.func.value, "id", "") == "report", cell.source
+
+
+@pytest.mark.slow
+def test_report_notebook_executed_for_the_base_scenario(batch_runs):
+    """The batch executed scenario_report.ipynb for parameters/2027/base.yaml (session fixture)."""
+    folder = batch_runs["default"]["folder"]
+    assert str(DEFAULT_CYCLE / "base.yaml") in batch_runs["default"]["files"]
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    base = next(s for s in m["scenarios"] if s["name"] == "base")
+    assert base["status"] == "ok"
+    assert (folder / "base.html").stat().st_size > 100_000
+
+
+def _execute(name: str, parameters: dict, tmp_path: Path):
+    import papermill as pm
+
+    return pm.execute_notebook(str(ROOT / "notebooks" / name), str(tmp_path / name), parameters=parameters,
+                               kernel_name="python3", progress_bar=False, cwd=str(ROOT / "notebooks"))
+
+
+@pytest.mark.slow
+def test_report_notebook_runs_with_its_defaults_in_place(tmp_path):
+    """Opened as is (relative default path, as in JupyterLab), on the fictional city."""
+    nb = _execute(batch.REPORT_NOTEBOOK, {"scenario_path": "../parameters/exempelstad/base.yaml"}, tmp_path)
+    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "Exempelstad" in html and "Summary of the decision" in html
+    figs = [o for c in nb.cells for o in c.get("outputs", []) if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    assert figs, "charts reach JupyterLab as plotly's own MIME type"
+
+
+@pytest.mark.slow
+def test_comparison_notebook_on_scenario_files(tmp_path):
+    nb = _execute(batch.COMPARISON_NOTEBOOK, {"scenarios": json.dumps([str(FICTIONAL), str(FICTIONAL)])}, tmp_path)
+    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
+    for part in ("Key figures side by side", "Pathways", "Measures entering or leaving", "Financing"):
+        assert part in html
+
+
+@pytest.mark.slow
+def test_explorer_notebook_executes_headless(tmp_path):
+    nb = _execute(batch.EXPLORER_NOTEBOOK, {"scenario_path": str(FICTIONAL)}, tmp_path)
+    outs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outs)
+    assert not [o for o in outs if o.get("output_type") == "error"]
+
+
+def test_explorer_redraw_is_fast():
+    """The MAC curve of the default city is recomputed and drawn within half a second."""
+    import time
+
+    from climateinvest.report import Explorer
+
+    e = Explorer(DEFAULT_CYCLE / "base.yaml")
+    e.update_curve()
+    timings = []
+    for changes in ({"discount_rate": 0.04}, {"factor_set": "nordic_residual_mix"},
+                    {"perspective": "societal", "carbon_value": 9000}, {"interaction": "independent"}):
+        t0 = time.perf_counter()
+        e.update_curve(**changes)
+        e.curve_figure().html()
+        timings.append(time.perf_counter() - t0)
+    assert sorted(timings)[len(timings) // 2] < 0.5, timings
+    e.update_portfolio()
+    assert e.result.steps["portfolio"].chosen is not None
+
+
+# --- the functions the notebooks call (fast) ---------------------------------------------------
+
+def test_numbers_are_formatted_the_swedish_way():
+    from climateinvest import report
+
+    assert report.fmt_number(12345678.4) == "12\u202f345\u202f678"
+    assert report.fmt_number(-1500) == "\u22121\u202f500"
+    assert report.fmt_number(float("nan")) == "–" and report.fmt_years(float("inf")) == "never"
+    assert report.fmt_share(0.254) == "25.4\u202f%"
+    assert report.column_label("capex", "SEK") == "Investment [SEK]"
+    assert report.column_label("cost_per_tco2e", "SEK") == "Cost per tonne [SEK/t CO2e]"
+    assert report.column_label("abatement_tco2e_per_year") == "Abatement, first full year [t CO2e/yr]"
+    assert report.column_kind("start_year") == "year" and report.fmt_year(2027) == "2027"
+
+
+def test_tables_escape_cells_and_headers():
+    import pandas as pd
+
+    from climateinvest import report
+
+    df = pd.DataFrame({"name": ["<script>alert(1)</script>"], "<b>head</b>": ["x"], "capex": [1e6],
+                       "start_year": [2027]})
+    html = report.format_table(df, "SEK").to_html()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>head</b>" not in html and "&lt;b&gt;head&lt;/b&gt;" in html
+    assert "1\u202f000\u202f000" in html and "2027" in html and "2\u202f027" not in html
+    assert "Investment [SEK]" in html
+
+
+def test_sources_markdown_is_data_not_markup():
+    from climateinvest import report
+
+    md = ("# Sources\n<script>alert(1)</script>\n![tracker](https://example.org/pixel.png)\n"
+          "[ok](https://scb.se) [bad](javascript:alert(1))\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    out = report.markdown_safe(md)
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert "<img" not in out and "[image: tracker]" in out
+    assert 'href="https://scb.se"' in out and "javascript:" not in out.split("bad")[0][-40:]
+    assert "<table>" in out and "<h4>Sources</h4>" in out
+
+
+def test_offline_check_finds_network_loads():
+    from climateinvest.htmlexport import OfflineError, check_offline, outside_references
+
+    assert outside_references('<a href="https://scb.se">a link is not a load</a>') == []
+    for bad in ('<script src="https://cdn.plot.ly/plotly.js"></script>', '<link rel="stylesheet" href="//x.org/a.css">',
+                '<img src="http://x.org/p.png">', '<style>@import "https://x.org/a.css";</style>',
+                '<div style="background: url(https://x.org/b.png)"></div>'):
+        assert outside_references(bad), bad
+        with pytest.raises(OfflineError, match="network"):
+            check_offline(bad)
+
+
+def test_figure_labels_are_escaped_for_plotly():
+    import pandas as pd
+
+    from climateinvest import report
+
+    df = pd.DataFrame({"name": ["<b>x</b> & y"], "capex": [1.0]})
+    safe = report.escape_text_columns(df)
+    assert safe.loc[0, "name"] == "&lt;b&gt;x&lt;/b&gt; &amp; y" and safe.loc[0, "capex"] == 1.0
