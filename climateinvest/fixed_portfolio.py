@@ -148,3 +148,14 @@ def portfolio_draws(p: FixedPortfolio, k: Multipliers, carbon_value: float = 0.0
         terr[sl] = np.maximum(p.baseline[None] - ab, 0.0)[:, p.territorial].sum(axis=1)
     return {"npv_cost": npv, "tonnes": tonnes, "cost_per_tco2e": cpt,
             "net_cost_per_tco2e": net_cpt, "territorial": terr}
+
+
+def portfolio_cost_per_tonne(city: CityData, scenario: Scenario, flows: Flows, chosen: pd.DataFrame,
+                             pathway) -> float:
+    """[currency / t CO2e] the chosen portfolio's NPV cost ÷ its tonnes (discounted or plain, as
+    the scenario says), both to the first plan year, interaction-adjusted: the deterministic
+    point of :func:`portfolio_draws`. NaN when the portfolio abates nothing."""
+    flows_c = chosen_flows(city, scenario, flows, chosen)
+    p = prepare_portfolio(city, scenario, flows_c, chosen, pathway)
+    ones = Multipliers.ones(1, flows_c.measure_ids, flows_c.carriers)
+    return float(portfolio_draws(p, ones)["cost_per_tco2e"][0])

@@ -15,6 +15,7 @@ from .cashflows import Flows, build_flows
 from .data import CityData, check_against_scenario, load_city
 from .files import atomic_write_bytes, atomic_write_text, deterministic_xlsx, sha256_file
 from .financing import plan_financing
+from .fixed_portfolio import portfolio_cost_per_tonne
 from .macc import build_macc, sector_summary
 from .pathway import build_pathway
 from .portfolio import flows_for_chosen, select_portfolio
@@ -133,7 +134,8 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
         "macc": {"reference_year": macc.reference_year, "interaction": macc.interaction,
                  "total_tco2e": float(macc.curve["adjusted_tco2e"].sum()),
                  "double_count_avoided_tco2e": float(macc.reconciliation["double_count_avoided_tco2e"].sum())},
-        "portfolio": portfolio.summary(),
+        "portfolio": portfolio.summary() | {"cost_per_tco2e": portfolio_cost_per_tonne(
+            city, scenario, flows, portfolio.chosen, pathway)},
         "financing": financing.summary,
         "pathway": pathway.summary,
     } | ({"uncertainty": uncertainty.summary} if uncertainty else {})
