@@ -28,7 +28,7 @@ Further normalisation (extensions of the contract above, all compatible with it)
   ASCII only; a key given twice in ``city.yaml`` (also "Name" beside "name") is an error.
 
 Messy input that is unambiguous is accepted and said in ``CityData.load_notes`` (see
-``tabular.py``); everything else is collected and raised as one ``ValidationError`` whose problems
+``tabular.py``, ``columns.py``); everything else is collected and raised as one ``ValidationError`` whose problems
 name the file (``measures.csv`` or ``city.xlsx:measures``), the row (header = row 1), the column,
 the value and the rule.
 """
@@ -41,9 +41,9 @@ from typing import NamedTuple
 import pandas as pd
 import yaml
 
-from . import tabular
+from . import columns, tabular
 from .errors import Problem, ValidationError
-from .tabular import ANY, Col, Table, listing
+from .columns import ANY, Col, Table, listing
 
 TABLES = ("measures", "energy_changes", "energy_prices", "emission_factors", "baseline_emissions",
           "funding_sources", "uncertainty")
@@ -225,7 +225,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], label: dict[str, str]) -> list[Pro
 
 class _Source(NamedTuple):
     city_label: str
-    city: tabular.Entries | None
+    city: columns.Entries | None
     raws: dict[str, tabular.RawTable]
     files: dict[str, Path]
     notes: list[str]
@@ -254,7 +254,7 @@ def _from_folder(path: Path) -> _Source:
     return _Source("city.yaml", city, raws, files, notes, problems)
 
 
-def _yaml_entries(text: str, label: str, problems: list[Problem]) -> tabular.Entries | None:
+def _yaml_entries(text: str, label: str, problems: list[Problem]) -> columns.Entries | None:
     try:
         raw = tabular.load_yaml(text)
     except yaml.YAMLError as e:
@@ -296,7 +296,7 @@ def _from_workbook(path: Path) -> _Source:
         if title != name:
             notes.append(f"{path.name}: sheet {title!r} read as {name!r}")
         if name == "city":
-            city = tabular.key_values(records, f"{path.name}:city", problems)
+            city = columns.key_values(records, f"{path.name}:city", problems)
         else:
             raws[name] = tabular.from_records(f"{path.name}:{name}", records)
     files = {name: path for name in ("city", *raws)}
@@ -323,7 +323,7 @@ def load_city(path: str | Path) -> CityData:
     problems = list(source.problems)
     city: dict[str, object] = {}
     if source.city is not None:
-        city, found = tabular.validate_entries(source.city, CITY, source.city_label)
+        city, found = columns.validate_entries(source.city, CITY, source.city_label)
         problems += found
     tables, complete, label = {}, {}, {n: f"{n}.csv" for n in SPECS}
     for name, spec in SPECS.items():
@@ -339,7 +339,7 @@ def load_city(path: str | Path) -> CityData:
                 problems.append(Problem(raw.label, "is empty: expected a header row with the "
                                                    f"columns {', '.join(spec.names)}"))
             continue
-        tables[name], found, ok = tabular.validate(raw, spec)
+        tables[name], found, ok = columns.validate(raw, spec)
         problems += found
         if ok:
             complete[name] = tables[name]
@@ -406,7 +406,7 @@ def write_city(city: CityData | None, path: str | Path, empty: bool = False) -> 
     if city is not None and not city.notes:
         del meta["notes"]
     empty = empty or city is None
-    frames = {name: spec.empty_frame() if empty else tabular.for_writing(city.table(name))
+    frames = {name: spec.empty_frame() if empty else columns.for_writing(city.table(name))
               for name, spec in SPECS.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".xlsx":
