@@ -6,7 +6,7 @@ Rules every page follows (DESIGN.md section 8, checked by ``check_offline`` and 
   (``notebook_body``); the page around them (head, styles, title) is ours
   (``templates/page.html.j2``);
 - plotly.js is inlined **once** in the head, and only on pages that hold a chart; the charts
-  themselves come from ``report.show_figure`` as ``<div class="plotly-graph-div">`` plus a small
+  themselves come from ``report_display.FigureOut`` as ``<div class="plotly-graph-div">`` plus a small
   ``Plotly.newPlot`` call (no require.js, no CDN, no MathJax);
 - a Content-Security-Policy meta tag forbids every network load, so even a stray address in some
   output cannot be fetched; ``check_offline`` refuses to write a page that names one in a
@@ -20,6 +20,8 @@ import re
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
+
+from .report_format import markdown_safe
 
 TEMPLATES = Path(__file__).parent / "templates"
 PLOTLY_DIV = "plotly-graph-div"
@@ -118,7 +120,6 @@ def _render_output(out) -> str:
         if mime in ("image/png", "image/jpeg"):
             return f'<div class="ci-output"><img alt="" src="data:{mime};base64,{escape(value.strip())}"></div>'
         if mime == "text/markdown":
-            from .report import markdown_safe
             return f'<div class="ci-output">{markdown_safe(value)}</div>'
         return f'<pre class="ci-output">{escape(value)}</pre>'
     return ""
@@ -129,14 +130,12 @@ def notebook_body(nb) -> tuple[str, list[str]]:
 
     Returns ``(html_fragment, stderr_texts)``. ``nb`` is a ``nbformat.NotebookNode`` (modified).
     Outputs are taken as the notebook's own functions made them (``text/html`` first, already
-    escaped where they hold data); markdown cells go through ``report.markdown_safe``.
+    escaped where they hold data); markdown cells go through ``report_format.markdown_safe``.
 
     This is deliberately not nbconvert's ``HTMLExporter``: for these notebooks (outputs made by
     ``climateinvest.report``) it gives the same page without require.js, MathJax or CDN tags to
     strip afterwards, and in milliseconds instead of seconds per report.
     """
-    from .report import markdown_safe
-
     warnings = _drop_stderr(nb)
     parts = []
     for cell in nb.cells:

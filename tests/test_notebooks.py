@@ -110,7 +110,7 @@ def test_explorer_redraw_is_fast():
     """The MAC curve of the default city is recomputed and drawn within half a second."""
     import time
 
-    from climateinvest.report import Explorer
+    from climateinvest.explorer import Explorer
 
     e = Explorer(DEFAULT_CYCLE / "base.yaml")
     e.update_curve()
@@ -129,7 +129,7 @@ def test_explorer_redraw_is_fast():
 # --- the functions the notebooks call (fast) ---------------------------------------------------
 
 def test_numbers_are_formatted_the_swedish_way():
-    from climateinvest import report
+    from climateinvest import report_format as report
 
     assert report.fmt_number(12345678.4) == "12\u202f345\u202f678"
     assert report.fmt_number(-1500) == "\u22121\u202f500"
@@ -144,7 +144,7 @@ def test_numbers_are_formatted_the_swedish_way():
 def test_tables_escape_cells_and_headers():
     import pandas as pd
 
-    from climateinvest import report
+    from climateinvest import report_format as report
 
     df = pd.DataFrame({"name": ["<script>alert(1)</script>"], "<b>head</b>": ["x"], "capex": [1e6],
                        "start_year": [2027]})
@@ -156,7 +156,7 @@ def test_tables_escape_cells_and_headers():
 
 
 def test_sources_markdown_is_data_not_markup():
-    from climateinvest import report
+    from climateinvest import report_format as report
 
     md = ("# Sources\n<script>alert(1)</script>\n![tracker](https://example.org/pixel.png)\n"
           "[ok](https://scb.se) [bad](javascript:alert(1))\n| a | b |\n|---|---|\n| 1 | 2 |\n")
@@ -182,7 +182,7 @@ def test_offline_check_finds_network_loads():
 def test_figure_labels_are_escaped_for_plotly():
     import pandas as pd
 
-    from climateinvest import report
+    from climateinvest import report_format as report
 
     df = pd.DataFrame({"name": ["<b>x</b> & y"], "capex": [1.0]})
     safe = report.escape_text_columns(df)

@@ -4,7 +4,7 @@ Plots never compute: every number is read from the tables of an ``UncertaintyRes
 MAC curve / pathway tables); the only arithmetic is positions (bar midpoints, whisker lengths
 = percentile − value). User text (measure names, labels, the currency) reaches the hover only
 through ``customdata`` under a fixed ``hovertemplate``; the report escapes text columns before
-plotting (``report._safe``), so it is not escaped again here.
+plotting (``report_figures.escaped``), so it is not escaped again here.
 
 Every function takes either its table(s) or the whole ``UncertaintyResult`` as first argument
 (the report passes the result, and options such as ``currency`` and ``target`` by name), and
