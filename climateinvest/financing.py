@@ -42,26 +42,9 @@ Swedish municipal practice — or ``annuity``). A loan drawn in year *d* is paid
 calendar years *d*+1 … *d*+term (numpy-financial timing). Debt service per calendar year is
 interest + amortisation of all loans.
 
-Operating-budget impact (kommunal driftsbudget), municipal group payers only
----------------------------------------------------------------------------
-Per calendar year: depreciation + internal interest + running-cost change + energy-cost change
-(negative = saving).
-
-* **Depreciation**: straight-line over ``lifetime_years`` of the investment **net of the grants
-  actually allocated**, from the first year of effect (the year after the investment is
-  complete) to its last. Under LKBR (2018:597) and RKR R2 *Intäkter*, an investment grant is
-  booked as deferred income (förutbetald intäkt) and released over the asset's useful life;
-  gross depreciation minus that release is exactly this net depreciation, so the effect on the
-  result is the same.
-* **Internal interest** (*internränta*, the SKR rate — here ``scenario.discount_rate``) on the
-  opening book value net of grants in each year of effect; no interest during construction.
-  This is the cost-of-capital convention (*kapitalkostnad* = depreciation + internal interest)
-  by which Swedish municipalities charge investments to the operating budget. Actual loan
-  interest is shown separately as debt service and **not** added here — adding both would count
-  the cost of capital twice.
-* **Running-cost change**: ``Flows.opex`` (not scaled by interactions).
-* **Energy-cost change**: ``Flows.energy_cost`` × the chosen table's ``scale`` (the sequential
-  share of the measure's energy effect), as in :func:`climateinvest.appraisal.net_cost`.
+Operating-budget impact (kommunal driftsbudget), municipal group payers only: see
+:mod:`climateinvest.budget_impact` (depreciation net of the grants allocated here + internal
+interest + running-cost and energy-cost changes).
 
 Money in the city's currency at its price year, real terms.
 """
@@ -75,6 +58,7 @@ import pandas as pd
 
 from . import finance
 from .appraisal import eligibility
+from .budget_impact import operating_budget_impact
 from .cashflows import Flows
 from .data import CityData
 from .errors import Problem, ValidationError
@@ -407,31 +391,10 @@ def plan_financing(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flo
     ds["debt_outstanding"] = debt
 
     # operating-budget impact
-    grant_src = kinds == "grant"
-    grants_m = alloc[grant_src].sum(axis=(0, 2)) / 100 if S else np.zeros(n)
-    capex_m = cents.sum(axis=1) / 100
-    net_capex = np.where(financed, capex_m - grants_m, 0.0)
-    life = sub.active.sum(axis=1).astype(float)  # years of effect = lifetime_years
-    first_active = sub.start_year + sub.active.argmax(axis=1)  # first year of effect
-    k = horizon[None, :] - first_active[:, None]  # 0 in the first year of effect
-    in_service = (k >= 0) & (k < life[:, None])
-    per_year = net_capex / np.maximum(life, 1.0)
-    dep = np.where(in_service, per_year[:, None], 0.0)
-    book_open = np.where(in_service, net_capex[:, None] - per_year[:, None] * k, 0.0)
-    internal = scenario.discount_rate * book_open
-    fin = financed[:, None]
-    if n:
-        opex = np.where(fin, sub.calendar(sub.opex, horizon), 0.0)
-        energy = np.where(fin, sub.calendar(sub.energy_cost, horizon) * c["scale"].to_numpy(float)[:, None], 0.0)
-    else:
-        opex = energy = np.zeros((0, len(horizon)))
-    net = dep + internal + opex + energy
-    parts = {"depreciation": dep, "internal_interest": internal, "opex_change": opex,
-             "energy_cost_change": energy, "net": net}
-    budget_impact = pd.DataFrame({"year": horizon} | {k_: v.sum(axis=0) for k_, v in parts.items()})
-    bim = pd.DataFrame({"measure_id": np.repeat(np.asarray(ids, dtype=object), len(horizon)),
-                        "year": np.tile(horizon, n)} | {k_: v.ravel() for k_, v in parts.items()})
-    bim = bim[np.repeat(financed, len(horizon))].reset_index(drop=True)
+    grants_m = alloc[kinds == "grant"].sum(axis=(0, 2)) / 100 if S else np.zeros(n)
+    net_capex = np.where(financed, cents.sum(axis=1) / 100 - grants_m, 0.0)
+    budget_impact, bim = operating_budget_impact(sub, net_capex, financed, c["scale"].to_numpy(float),
+                                                 horizon, scenario.discount_rate)
 
     totals = {kind: round(float(alloc[kinds == kind].sum()) / 100, 2) for kind in FINANCING_ORDER}
     peak_ds = int(ds["total"].to_numpy().argmax()) if len(ds) else 0
