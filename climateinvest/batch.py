@@ -206,7 +206,7 @@ def run_batch(scenarios, out: str | Path = "reports", jobs: int = 1, run_id: str
 
     cycles = sorted({s.budget_cycle for _, s in valid})
     cycle = str(cycles[0]) if len(cycles) == 1 else "mixed"
-    folder = new_run_folder(Path(out) / cycle, run_id)
+    folder = new_run_folder(Path(out).resolve() / cycle, run_id)  # workers run elsewhere
     run = Run(folder, cycle, jobs, [str(p) for p in paths])
     date = _dt.date.today().isoformat()
     names = _unique_names(paths)

@@ -191,12 +191,14 @@ def test_exit_codes_by_subprocess(tmp_path, hostile_scenarios):
     assert p.returncode == 2, p.stderr
     assert "no_such_key" in p.stderr and "file not found" in p.stderr
     assert not (tmp_path / "r").exists()
-    # one good, one broken: exit 1, the good one written, the index path printed
-    p = subprocess.run(cmd + [str(FICTIONAL), str(hostile_scenarios["broken"]), "--out", str(tmp_path / "r")],
+    # one good, one broken: exit 1, the good one written, the index path printed; a relative
+    # --out (as `make run` gives) is taken from the caller's folder, not the workers'
+    p = subprocess.run(cmd + [str(FICTIONAL), str(hostile_scenarios["broken"]), "--out", "r"], cwd=tmp_path,
                        capture_output=True, text=True, timeout=600, check=False)
     assert p.returncode == 1, p.stderr
     index = Path(p.stdout.strip().splitlines()[-1])
     assert index.name == "index.html" and (index.parent / "base.html").is_file()
+    assert index.is_relative_to(tmp_path / "r")
 
 
 def test_notebook_failure_is_recorded(tmp_path, monkeypatch):
