@@ -3,42 +3,19 @@ import warnings
 
 import numpy as np
 import numpy_financial as npf
-import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from climateinvest import appraisal
 from climateinvest.appraisal import appraise, cost_per_tonne
 from climateinvest.cashflows import baseline_by_source, build_flows
-from climateinvest.data import CityData
+from citybuilder import build_city
 
 
 def make_city(measures, energy_changes=(), prices=None, factors=None, funding=None):
-    """A small CityData built directly (columns as the loader normalises them)."""
-    defaults = dict(capex_years=1, opex_change_per_year=0.0, direct_abatement_tco2e_per_year=0.0,
-                    exclusive_group="", requires="", source="", sector="buildings",
-                    emission_source="heat", payer="municipality", earliest_start_year=2027)
-    m = pd.DataFrame([defaults | row for row in measures])
-    for col in ("capex", "capex_years", "lifetime_years", "opex_change_per_year",
-                "direct_abatement_tco2e_per_year"):
-        m[col] = m[col].astype(float)
-    ec = pd.DataFrame(list(energy_changes) or [], columns=["measure_id", "carrier", "delta_mwh_per_year"])
-    prices = prices or [("electricity", "*", 2020, 1000.0)]
-    factors = factors or [("electricity", "*", 2020, 50.0)]
-    fund = funding or [("own", "Own funds", "own_funds", 1.0, np.nan, np.nan, np.nan, "*", "*", "straight")]
-    return CityData(
-        name="Testby", country="SE", currency="SEK", price_year=2025, population=1000,
-        measures=m, energy_changes=ec.astype({"delta_mwh_per_year": float}),
-        energy_prices=pd.DataFrame(prices, columns=["carrier", "price_path", "year", "price_per_mwh"]),
-        emission_factors=pd.DataFrame(factors, columns=["carrier", "factor_set", "year", "kgco2e_per_mwh"]),
-        baseline=pd.DataFrame([("heat", "buildings", 2020, 5000.0, "territorial")],
-                              columns=["source_id", "sector", "year", "tco2e", "scope"]),
-        funding_sources=pd.DataFrame(fund, columns=["source_id", "name", "kind", "max_share", "annual_cap",
-                                                    "interest_rate", "term_years", "eligible_sectors",
-                                                    "eligible_payers", "amortisation"]),
-        uncertainty=pd.DataFrame(columns=["target", "parameter", "distribution", "low", "mode", "high"]),
-    )
-
+    """A small CityData (see ``citybuilder``) with one own-funds source unless ``funding``."""
+    return build_city(measures, energy_changes, prices=prices, factors=factors,
+                      **({"funding": funding} if funding else {}))
 
 def test_level_flows_conventions_agree_with_crf_formula():
     # capex 1 000 000, saving 50 000/yr, 100 t/yr, 20 years at 4 %: discounted-tonne convention

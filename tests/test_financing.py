@@ -6,41 +6,19 @@ import numpy_financial as npf
 import pandas as pd
 import pytest
 
+from citybuilder import build_city
 from climateinvest.cashflows import build_flows
-from climateinvest.data import CityData
 from climateinvest.errors import ValidationError
 from climateinvest.financing import EXTERNAL_KIND, GAP_SOURCE, plan_financing
 from climateinvest.scenario import Scenario
 
-FUND_COLS = ["source_id", "name", "kind", "max_share", "annual_cap", "interest_rate", "term_years",
-             "eligible_sectors", "eligible_payers", "amortisation"]
 NAN = np.nan
 
 
 def make_city(measures, energy_changes=(), funding=(), baseline=None):
-    defaults = {"capex_years": 1, "opex_change_per_year": 0.0, "direct_abatement_tco2e_per_year": 10.0,
-                    "exclusive_group": "", "requires": "", "source": "", "sector": "buildings", "name": "m",
-                    "emission_source": "heat", "payer": "municipality", "earliest_start_year": 2027,
-                    "lifetime_years": 10}
-    m = pd.DataFrame([defaults | row for row in measures])
-    for col in ("capex", "capex_years", "lifetime_years", "opex_change_per_year",
-                "direct_abatement_tco2e_per_year"):
-        m[col] = m[col].astype(float)
-    ec = pd.DataFrame(list(energy_changes), columns=["measure_id", "carrier", "delta_mwh_per_year"])
-    return CityData(
-        name="Testby", country="SE", currency="SEK", price_year=2025, population=1000,
-        measures=m, energy_changes=ec.astype({"delta_mwh_per_year": float}),
-        energy_prices=pd.DataFrame([("electricity", "*", 2020, 1000.0)],
-                                   columns=["carrier", "price_path", "year", "price_per_mwh"]),
-        emission_factors=pd.DataFrame([("electricity", "*", 2020, 50.0)],
-                                      columns=["carrier", "factor_set", "year", "kgco2e_per_mwh"]),
-        baseline=baseline if baseline is not None else pd.DataFrame(
-            [("heat", "buildings", 2020, 5000.0, "territorial")],
-            columns=["source_id", "sector", "year", "tco2e", "scope"]),
-        funding_sources=pd.DataFrame(list(funding), columns=FUND_COLS),
-        uncertainty=pd.DataFrame(columns=["target", "parameter", "distribution", "low", "mode", "high"]),
-    )
-
+    """A small CityData (see ``citybuilder``): 10 t/yr of direct abatement per measure by default."""
+    return build_city(measures, energy_changes, funding=funding, baseline=baseline,
+                      direct_abatement_tco2e_per_year=10.0)
 
 def scenario(**kw):
     return Scenario(title="t", city=Path("."), budget_cycle=2027, **kw)

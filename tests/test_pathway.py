@@ -5,39 +5,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from citybuilder import BASE_COLS, build_city
 from climateinvest.cashflows import build_flows
-from climateinvest.data import CityData
 from climateinvest.pathway import build_pathway
 from climateinvest.scenario import Scenario
 
-FUND_COLS = ["source_id", "name", "kind", "max_share", "annual_cap", "interest_rate", "term_years",
-             "eligible_sectors", "eligible_payers", "amortisation"]
 
 
 def make_city(measures, energy_changes=(), baseline=None):
-    """A small CityData built directly (columns as the loader normalises them)."""
-    defaults = {"capex_years": 1, "opex_change_per_year": 0.0, "direct_abatement_tco2e_per_year": 0.0,
-                    "exclusive_group": "", "requires": "", "source": "", "sector": "buildings", "name": "m",
-                    "payer": "municipality", "lifetime_years": 10}
-    m = pd.DataFrame([defaults | row for row in measures])
-    for col in ("capex", "capex_years", "lifetime_years", "opex_change_per_year",
-                "direct_abatement_tco2e_per_year"):
-        m[col] = m[col].astype(float)
-    ec = pd.DataFrame(list(energy_changes), columns=["measure_id", "carrier", "delta_mwh_per_year"])
-    return CityData(
-        name="Testby", country="SE", currency="SEK", price_year=2025, population=1000,
-        measures=m, energy_changes=ec.astype({"delta_mwh_per_year": float}),
-        energy_prices=pd.DataFrame([("electricity", "*", 2020, 1000.0)],
-                                   columns=["carrier", "price_path", "year", "price_per_mwh"]),
-        emission_factors=pd.DataFrame([("electricity", "*", 2020, 50.0)],
-                                      columns=["carrier", "factor_set", "year", "kgco2e_per_mwh"]),
-        baseline=baseline,
-        funding_sources=pd.DataFrame([("own", "Own funds", "own_funds", 1.0, np.nan, np.nan, np.nan, "*", "*",
-                                       "straight")], columns=FUND_COLS),
-        uncertainty=pd.DataFrame(columns=["target", "parameter", "distribution", "low", "mode", "high"]),
-    )
+    """A small CityData (see ``citybuilder``)."""
+    return build_city(measures, energy_changes, baseline=baseline)
 
-BASE_COLS = ["source_id", "sector", "year", "tco2e", "scope"]
 TWO_SOURCES = pd.DataFrame([
     ("heat", "buildings", 2020, 1000.0, "territorial"), ("heat", "buildings", 2024, 800.0, "territorial"),
     ("road", "transport", 2020, 500.0, "territorial"), ("road", "transport", 2024, 500.0, "territorial"),

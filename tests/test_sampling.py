@@ -2,7 +2,8 @@
 import numpy as np
 import pandas as pd
 from scipy import stats
-from uncertainty_city import RANGES, UNC_COLS
+from citybuilder import UNC_COLS
+from uncertainty_city import RANGES
 
 from climateinvest.sampling import ppf, sample_multipliers
 

@@ -4,17 +4,13 @@ and one indirect, two carriers, and an uncertainty table with ``*`` rows and own
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from citybuilder import build_city
 from climateinvest.appraisal import appraise
 from climateinvest.cashflows import build_flows
-from climateinvest.data import CityData
 from climateinvest.scenario import Scenario
 
-UNC_COLS = ["target", "parameter", "distribution", "low", "mode", "high"]
-FUND_COLS = ["source_id", "name", "kind", "max_share", "annual_cap", "interest_rate", "term_years",
-             "eligible_sectors", "eligible_payers", "amortisation"]
 BASELINE = pd.DataFrame([
     ("heat", "buildings", 1990, 20000.0, "territorial"), ("heat", "buildings", 2024, 10000.0, "territorial"),
     ("road", "transport", 1990, 8000.0, "territorial"), ("road", "transport", 2024, 6000.0, "territorial"),
@@ -23,32 +19,13 @@ BASELINE = pd.DataFrame([
 
 
 def make_city(measures, energy_changes=(), uncertainty=(), funding=None, factors=None, prices=None):
-    """A small CityData built directly (columns as the loader normalises them)."""
-    defaults = {"capex_years": 1, "opex_change_per_year": 0.0, "direct_abatement_tco2e_per_year": 0.0,
-                "exclusive_group": "", "requires": "", "source": "", "sector": "buildings", "name": "m",
-                "emission_source": "heat", "payer": "municipality", "earliest_start_year": 2027,
-                "lifetime_years": 10}
-    m = pd.DataFrame([defaults | row for row in measures])
-    for col in ("capex", "capex_years", "lifetime_years", "opex_change_per_year",
-                "direct_abatement_tco2e_per_year", "earliest_start_year"):
-        m[col] = m[col].astype(float)
-    ec = pd.DataFrame(list(energy_changes), columns=["measure_id", "carrier", "delta_mwh_per_year"])
+    """A small CityData (see ``citybuilder``) on ``BASELINE`` with electricity and diesel."""
     prices = prices or [("electricity", "*", 2020, 1000.0), ("electricity", "*", 2040, 1400.0),
                         ("diesel", "*", 2020, 1500.0)]
     factors = factors or [("electricity", "nordic_mix", 2020, 50.0), ("electricity", "nordic_mix", 2040, 10.0),
                           ("electricity", "residual_mix", 2020, 300.0), ("diesel", "*", 2020, 265.0)]
-    fund = funding or [("own", "Own funds", "own_funds", 1.0, np.nan, 0.0, np.nan, "*", "*", "straight")]
-    return CityData(
-        name="Testby", country="SE", currency="SEK", price_year=2025, population=1000,
-        measures=m, energy_changes=ec.astype({"delta_mwh_per_year": float}),
-        energy_prices=pd.DataFrame(prices, columns=["carrier", "price_path", "year", "price_per_mwh"]),
-        emission_factors=pd.DataFrame(factors, columns=["carrier", "factor_set", "year", "kgco2e_per_mwh"]),
-        baseline=BASELINE,
-        funding_sources=pd.DataFrame(fund, columns=FUND_COLS),
-        uncertainty=pd.DataFrame(list(uncertainty), columns=UNC_COLS).astype(
-            {"low": float, "mode": float, "high": float}),
-    )
-
+    return build_city(measures, energy_changes, prices=prices, factors=factors, baseline=BASELINE,
+                      uncertainty=uncertainty, **({"funding": funding} if funding else {}))
 
 def scenario(draws=500, seed=7, reselect=0, **kw):
     kw.setdefault("target", {"year": 2030, "reduction": 0.5, "base_year": 1990})
