@@ -83,3 +83,25 @@ def batch_runs(tmp_path_factory, hostile_scenarios) -> dict:
     yield runs
     if not os.environ.get("CLIMATEINVEST_KEEP_REPORTS"):
         shutil.rmtree(root, ignore_errors=True)
+
+
+# --- a headless Debian chromium for the browser tests (never a browser download) -----------------
+
+CHROMIUM = os.environ.get("CLIMATEINVEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium driven by playwright; fails under CI when chromium is missing, skips locally."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"chromium not found at {CHROMIUM}: CI must install Debian's chromium (apt-get install chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium); CI runs this test")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()

@@ -7,7 +7,6 @@ not a skip. Locally without chromium the test is skipped.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,25 +14,8 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = os.environ.get("CLIMATEINVEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions"]
 # Set CLIMATEINVEST_SCREENSHOT=docs/report-screenshot.png to refresh the README's picture.
 SCREENSHOT = os.environ.get("CLIMATEINVEST_SCREENSHOT")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"chromium not found at {CHROMIUM}: CI must install Debian's chromium (apt-get install chromium)")
-        pytest.skip("chromium is not installed (apt-get install chromium); CI runs this test")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _open(browser, page_path: Path, *, screenshot: Path | None = None) -> dict:
