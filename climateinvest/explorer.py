@@ -64,28 +64,16 @@ class Explorer:
 
     def update_curve(self, **changes) -> float:
         """Recompute cash flows (cached), appraisal and the MAC curve; the portfolio is cleared."""
-        from .appraisal import appraise
-        from .cashflows import build_flows
-        from .data import check_against_scenario
-        from .macc import build_macc, sector_summary
-        from .run import ScenarioResult
+        from .run import run_curve, scenario_flows
 
         t0 = time.perf_counter()
         s = self.scenario(**changes)
-        city = self.city
         key = (s.price_path, s.emission_factor_set, s.budget_cycle)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if key not in self._flows:
-                check_against_scenario(city, s.price_path, s.emission_factor_set)
-                start = city.measures["earliest_start_year"].clip(lower=s.budget_cycle).to_numpy(int)
-                self._flows[key] = build_flows(city, s.price_path, s.emission_factor_set, start)
-            flows = self._flows[key]
-            measures = appraise(flows, city, s.discount_rate, s.perspective, s.carbon_value_per_tco2e,
-                                s.discount_abatement)
-            macc = build_macc(measures, flows, city, s)
-        r = ScenarioResult(scenario=s, city=city, flows=flows, measures=measures, macc=macc.curve,
-                           steps={"macc": macc}, extra={"macc_sector_summary": sector_summary(macc.curve)})
+                self._flows[key] = scenario_flows(self.city, s)
+            r = run_curve(s, self.city, self._flows[key])
         self.scenario_now, self.result = s, r
         self.seconds["curve"] = time.perf_counter() - t0
         return self.seconds["curve"]
@@ -101,7 +89,7 @@ class Explorer:
             port = select_portfolio(self.city, s, r.measures, r.steps["macc"].curve, frontier=False)
         r.portfolio = port.chosen
         r.steps["portfolio"] = port
-        r.summary = {"portfolio": port.summary()}
+        r.summary["portfolio"] = port.summary()
         self.seconds["portfolio"] = time.perf_counter() - t0
         return self.seconds["portfolio"]
 

@@ -81,6 +81,37 @@ class ScenarioResult:
         return out
 
 
+def _untimed(name, fn, *args, **kwargs):
+    return fn(*args, **kwargs)
+
+
+def scenario_flows(city: CityData, scenario: Scenario) -> Flows:
+    """Every measure's arrays at its appraisal start year (its earliest start, not before the
+    budget year) on the scenario's price path and emission-factor set."""
+    check_against_scenario(city, scenario.price_path, scenario.emission_factor_set)
+    start = city.measures["earliest_start_year"].clip(lower=scenario.budget_cycle).to_numpy(int)
+    return build_flows(city, scenario.price_path, scenario.emission_factor_set, start)
+
+
+def run_curve(scenario: Scenario, city: CityData, flows: Flows | None = None, timed=_untimed) -> ScenarioResult:
+    """The first steps: cash flows (unless given), appraisal and the MAC curve. The explorer
+    redraws from here; ``run_scenario`` goes on from here."""
+    if flows is None:
+        flows = timed("cashflows", scenario_flows, city, scenario)
+    measures = timed("appraisal", appraise, flows, city, scenario.discount_rate, scenario.perspective,
+                     scenario.carbon_value_per_tco2e, scenario.discount_abatement)
+    macc = timed("macc", build_macc, measures, flows, city, scenario)
+    result = ScenarioResult(scenario=scenario, city=city, flows=flows, measures=measures, macc=macc.curve,
+                            steps={"macc": macc})
+    result.extra.update(macc_alternatives=macc.alternatives, macc_reconciliation=macc.reconciliation,
+                        macc_excluded=macc.excluded, macc_sector_summary=sector_summary(macc.curve))
+    result.summary["macc"] = {
+        "reference_year": macc.reference_year, "interaction": macc.interaction,
+        "total_tco2e": float(macc.curve["adjusted_tco2e"].sum()),
+        "double_count_avoided_tco2e": float(macc.reconciliation["double_count_avoided_tco2e"].sum())}
+    return result
+
+
 def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) -> ScenarioResult:
     """Run every step for one scenario. ``scenario`` may be a path; ``city`` overrides its folder."""
     clock = {}
@@ -95,15 +126,11 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
         scenario = timed("load_scenario", load_scenario, scenario)
     if city is None:
         city = timed("load_city", load_city, scenario.city)
-    check_against_scenario(city, scenario.price_path, scenario.emission_factor_set)
     inputs = [scenario.source_file] if scenario.source_file else []
     inputs_sha256 = {str(p): sha256_file(p) for p in sorted({*inputs, *city.files.values()}, key=str)}
 
-    start = city.measures["earliest_start_year"].clip(lower=scenario.budget_cycle).to_numpy(int)
-    flows = timed("cashflows", build_flows, city, scenario.price_path, scenario.emission_factor_set, start)
-    measures = timed("appraisal", appraise, flows, city, scenario.discount_rate, scenario.perspective,
-                     scenario.carbon_value_per_tco2e, scenario.discount_abatement)
-    macc = timed("macc", build_macc, measures, flows, city, scenario)
+    result = run_curve(scenario, city, timed=timed)
+    flows, measures, macc = result.flows, result.measures, result.steps["macc"]
     portfolio = timed("portfolio", select_portfolio, city, scenario, measures, macc.curve)
     chosen_flows = flows_for_chosen(city, scenario, portfolio.chosen)
     financing = timed("financing", plan_financing, city, scenario, portfolio.chosen, chosen_flows)
@@ -113,15 +140,11 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
         uncertainty = timed("uncertainty", run_monte_carlo, city, scenario, flows, measures,
                             portfolio.chosen, pathway, macc_curve=macc.curve)
 
-    result = ScenarioResult(
-        scenario=scenario, city=city, flows=flows, measures=measures, macc=macc.curve,
-        portfolio=portfolio.chosen, financing=financing.by_year, pathway=pathway.table,
-        uncertainty=uncertainty.measures if uncertainty else None, timings=clock, inputs_sha256=inputs_sha256,
-        steps={"macc": macc, "portfolio": portfolio, "financing": financing, "pathway": pathway,
-               "uncertainty": uncertainty})
+    result.portfolio, result.financing, result.pathway = portfolio.chosen, financing.by_year, pathway.table
+    result.uncertainty = uncertainty.measures if uncertainty else None
+    result.timings, result.inputs_sha256 = clock, inputs_sha256
+    result.steps.update(portfolio=portfolio, financing=financing, pathway=pathway, uncertainty=uncertainty)
     result.extra.update(
-        macc_alternatives=macc.alternatives, macc_reconciliation=macc.reconciliation,
-        macc_excluded=macc.excluded, macc_sector_summary=sector_summary(macc.curve),
         portfolio_budget_use=portfolio.budget_use, portfolio_greedy=portfolio.greedy,
         portfolio_comparison=portfolio.comparison, portfolio_frontier=portfolio.frontier,
         financing_allocation=financing.allocation, financing_loans=financing.loans,
@@ -130,13 +153,10 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
     if uncertainty:
         result.extra.update({f"uncertainty_{k}": v for k, v in uncertainty.tables().items()
                              if v is not None and k != "measures"})
-    result.summary = {
-        "macc": {"reference_year": macc.reference_year, "interaction": macc.interaction,
-                 "total_tco2e": float(macc.curve["adjusted_tco2e"].sum()),
-                 "double_count_avoided_tco2e": float(macc.reconciliation["double_count_avoided_tco2e"].sum())},
+    result.summary.update({
         "portfolio": portfolio.summary() | {"cost_per_tco2e": portfolio_cost_per_tonne(
             city, scenario, flows, portfolio.chosen, pathway)},
         "financing": financing.summary,
         "pathway": pathway.summary,
-    } | ({"uncertainty": uncertainty.summary} if uncertainty else {})
+    } | ({"uncertainty": uncertainty.summary} if uncertainty else {}))
     return result
