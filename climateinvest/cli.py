@@ -21,14 +21,13 @@ def _is_scenario(path: Path) -> bool:
 
 
 def cmd_validate(args) -> int:
-    from .data import load_city
+    from .data import check_against_scenario, load_city
     from .scenario import load_scenario
 
     path = Path(args.path)
     if _is_scenario(path):
         scenario = load_scenario(path)
         city = load_city(scenario.city)
-        from .data import check_against_scenario
         check_against_scenario(city, scenario.price_path, scenario.emission_factor_set)
         what = f"scenario {path} (city {city.name}, {len(city.measures)} measures)"
     else:

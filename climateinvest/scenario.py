@@ -107,13 +107,17 @@ class Scenario(_Strict):
 
 
 def _problems(file: str, err: PydanticError) -> list[Problem]:
+    """One Problem per pydantic error: the key path, the rule and the value given."""
     out = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]) or None
-        msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key (allowed: " + ", ".join(sorted(_allowed(e["loc"]))) + ")"
-        out.append(Problem(file=file, column=key, message=msg + (f", got {e['input']!r}" if e["type"] != "extra_forbidden" and not isinstance(e.get("input"), dict) else ""), value=e.get("input")))
+        elif isinstance(e.get("input"), dict):
+            msg = e["msg"]
+        else:
+            msg = f"{e['msg']}, got {e['input']!r}"
+        out.append(Problem(file=file, column=key, message=msg, value=e.get("input")))
     return out
 
 
