@@ -42,12 +42,13 @@ import pandas as pd
 import yaml
 
 from . import columns, tabular
-from .errors import Problem, ValidationError
 from .columns import ANY, Col, Table, listing
+from .errors import Problem, ValidationError
 
 TABLES = ("measures", "energy_changes", "energy_prices", "emission_factors", "baseline_emissions",
           "funding_sources", "uncertainty")
 PAYERS = ("municipality", "municipal_company", "external")
+CITY_PAYERS = PAYERS[:2]  # the municipal group: their investment counts against the city's budget
 FUNDING_KINDS = ("grant", "loan", "own_funds")
 UNCERTAIN_PARAMETERS = ("capex", "opex", "abatement", "energy_price", "emission_factor")
 FIELDS = {"baseline_emissions": "baseline"}  # table name -> CityData field, where they differ

@@ -60,7 +60,7 @@ from . import finance
 from .appraisal import eligibility
 from .budget_impact import operating_budget_impact
 from .cashflows import Flows
-from .data import CityData
+from .data import CITY_PAYERS, CityData
 from .errors import Problem, ValidationError
 from .scenario import Scenario
 
@@ -69,7 +69,6 @@ FINANCING_ORDER = ("grant", "loan", "own_funds")
 CAP_RULES = ("cost_per_tonne", "pro_rata")
 CAP_RULE = "cost_per_tonne"
 """Default rule when an ``annual_cap`` (or the own-funds cap) binds; see the module docstring."""
-CITY_PAYERS = ("municipality", "municipal_company")
 EXTERNAL_KIND = "external (not financed by the city)"
 EXTERNAL_SOURCE = "external"
 GAP_SOURCE = "financing_gap"

@@ -21,10 +21,8 @@ import pandas as pd
 from . import finance
 from .appraisal import net_cost
 from .cashflows import baseline_by_source, build_flows
-from .data import CityData
+from .data import CITY_PAYERS, CityData
 from .scenario import Scenario
-
-CITY_PAYERS = ("municipality", "municipal_company")
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ import pandas as pd
 
 from .appraisal import appraise
 from .cashflows import Flows, build_flows
-from .data import CityData
-from .financing import CITY_PAYERS
+from .data import CITY_PAYERS, CityData
 from .macc import build_macc
 from .montecarlo import (
     PresentValues,
