@@ -6,12 +6,12 @@ BIN := $(VENV)/bin
 CYCLE ?= 2027
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lab lint setup clean
+.PHONY: run test test-fast lab lint typecheck setup clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[report,dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -20,8 +20,13 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/climateinvest report parameters/$(CYCLE)/*.yaml --out reports --jobs 2
 
+# The whole suite: what CI runs.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The everyday loop: everything but the notebook, batch, browser and interrupt runs.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # JupyterLab lives in its own environment: installing it beside papermill makes every
 # notebook start about three times slower (rfc3987-syntax; see DESIGN.md section 8).
@@ -29,8 +34,14 @@ lab: $(STAMP)
 	test -x .venv-lab/bin/jupyter || ($(PY) -m venv .venv-lab && .venv-lab/bin/pip install --quiet -e '.[lab]')
 	.venv-lab/bin/jupyter lab notebooks/
 
+# Style and bugs (ruff), the import layers (import-linter), the doctests of finance, types of the core (mypy).
 lint: $(STAMP)
 	$(BIN)/ruff check climateinvest tests benchmarks
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -q --doctest-modules climateinvest/finance.py -p no:cacheprovider
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .venv-lab

@@ -40,17 +40,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from climateinvest.appraisal import appraise
 from climateinvest.cashflows import build_flows
-from climateinvest.data import CityData
-from climateinvest.montecarlo import (
+from climateinvest.io.city import CityData
+from climateinvest.io.scenario import Scenario
+from climateinvest.uncertainty.analysis import run_monte_carlo
+from climateinvest.uncertainty.montecarlo import (
     cost_per_tonne_draws,
     measure_statistics,
     net_capex,
     npv_draws,
     present_values,
 )
-from climateinvest.sampling import sample_multipliers
-from climateinvest.scenario import Scenario
-from climateinvest.uncertainty import run_monte_carlo
+from climateinvest.uncertainty.sampling import sample_multipliers
 
 CARRIERS = ("electricity", "district_heating", "diesel", "biogas", "petrol")
 RATE = 0.025
@@ -78,7 +78,7 @@ def synthetic_city(n_measures: int = 500, n_years: int = 40, seed: int = 1) -> C
         "direct_abatement_tco2e_per_year": np.where(rng.random(M) < 0.3, rng.uniform(0, 500, M), 0.0),
         "exclusive_group": "", "requires": "", "source": "synthetic"})
     rows = []
-    for i, mid in enumerate(ids):
+    for mid in ids:
         for c in rng.choice(CARRIERS, size=int(rng.integers(1, 3)), replace=False):
             rows.append((mid, str(c), float(rng.uniform(-3000, 1000))))
     changes = pd.DataFrame(rows, columns=["measure_id", "carrier", "delta_mwh_per_year"])
@@ -259,10 +259,15 @@ def main(argv=None) -> int:
     print(f"numpy lower bound (one matmul)        {t_lower:9.3f} s  ({chunks} chunk(s) of ≤ 500 000 rows)")
     print(f"speed-up vs naive loop: core {fig['speedup_vs_naive']:,.0f}×, whole run {fig['run_speedup_vs_naive']:,.0f}×"
           "   (target ≥ 100×)")
-    print(f"ratio to the lower bound: core {fig['ratio_to_lower_bound']:.2f}×, whole run {fig['run_ratio_to_lower_bound']:.2f}×"
-          "   (target ≤ 3×)")
-    print(f"peak memory of run_monte_carlo's process: {mem['peak_rss_mb']:.0f} MiB "
-          f"(before the Monte Carlo {mem['rss_before_mb']:.0f} MiB; target < 1024 MiB)")
+    print(
+        f"ratio to the lower bound: core {fig['ratio_to_lower_bound']:.2f}×, "
+        f"whole run {fig['run_ratio_to_lower_bound']:.2f}×"
+        "   (target ≤ 3×)"
+    )
+    print(
+        f"peak memory of run_monte_carlo's process: {mem['peak_rss_mb']:.0f} MiB "
+        f"(before the Monte Carlo {mem['rss_before_mb']:.0f} MiB; target < 1024 MiB)"
+    )
     print(f"naive loop and project agree on the timed draws: {agree}")
     if a.json:
         print(json.dumps(fig, indent=2))

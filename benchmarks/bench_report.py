@@ -64,7 +64,7 @@ def reselection_cost(scenario_file: str, milp_draws: int) -> dict:
     import warnings
 
     import climateinvest as ci
-    from climateinvest import uncertainty as U
+    from climateinvest.uncertainty import analysis as U
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -7,21 +7,22 @@ Public API::
     scenario = ci.load_scenario("parameters/2027/base.yaml")
     result = ci.run_scenario(scenario)
 """
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
     __version__ = _version("climateinvest")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-from .errors import ValidationError  # noqa: E402
-from .data import load_city  # noqa: E402
-from .scenario import load_scenario  # noqa: E402
+from climateinvest.io.city import load_city  # noqa: E402
+from climateinvest.io.errors import ValidationError  # noqa: E402
+from climateinvest.io.scenario import load_scenario  # noqa: E402
 
 
 def __getattr__(name):  # run_scenario pulls in scipy and plotly: import it on first use only
     if name in ("run_scenario", "ScenarioResult"):
-        from . import run
+        from climateinvest import run
         return getattr(run, name)
     raise AttributeError(f"module 'climateinvest' has no attribute {name!r}")
 

@@ -24,9 +24,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from . import finance
-from .cashflows import Flows
-from .data import CityData
+from climateinvest import finance
+from climateinvest.cashflows import Flows
+from climateinvest.io.city import CityData
 
 NEGLIGIBLE_TCO2E = 1e-9  # [t CO2e] lifetime tonnes at or below this count as no abatement
 
@@ -50,7 +50,9 @@ def cost_per_tonne(capex, annual_net_cost, annual_abatement_tco2e, lifetime_year
     """
     af = finance.annuity_factor(rate, lifetime_years)
     npv_cost = np.asarray(capex, float) + np.asarray(annual_net_cost, float) * af
-    tonnes = np.asarray(annual_abatement_tco2e, float) * (af if discount_abatement else np.asarray(lifetime_years, float))
+    tonnes = np.asarray(annual_abatement_tco2e, float) * (
+        af if discount_abatement else np.asarray(lifetime_years, float)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(tonnes != 0, npv_cost / np.where(tonnes != 0, tonnes, 1.0), np.nan)
 
@@ -61,12 +63,19 @@ def _listed(cell: str, value: str) -> bool:
 
 
 def eligibility(city: CityData) -> pd.DataFrame:
-    """Boolean table measures × funding sources: may the source fund the measure (sector, payer)?"""
+    """Boolean table measures × funding sources: may the source fund the measure (sector and payer)."""
     m, f = city.measures, city.funding_sources
     return pd.DataFrame(
-        {src: [_listed(sec_cell, sec) and _listed(pay_cell, pay) for sec, pay in zip(m["sector"], m["payer"])]
-         for src, sec_cell, pay_cell in zip(f["source_id"], f["eligible_sectors"], f["eligible_payers"])},
-        index=pd.Index(m["measure_id"], name="measure_id"), dtype=bool)
+        {
+            src: [
+                _listed(sec_cell, sec) and _listed(pay_cell, pay)
+                for sec, pay in zip(m["sector"], m["payer"], strict=True)
+            ]
+            for src, sec_cell, pay_cell in zip(f["source_id"], f["eligible_sectors"], f["eligible_payers"], strict=True)
+        },
+        index=pd.Index(m["measure_id"], name="measure_id"),
+        dtype=bool,
+    )
 
 
 def grant_share(city: CityData) -> np.ndarray:
@@ -86,8 +95,9 @@ def grant_share(city: CityData) -> np.ndarray:
     return np.minimum(share.sum(axis=1), 1.0)
 
 
-def net_cost(flows: Flows, city: CityData, perspective: str, carbon_value: float = 0.0,
-             scale: np.ndarray | float = 1.0) -> np.ndarray:
+def net_cost(
+    flows: Flows, city: CityData, perspective: str, carbon_value: float = 0.0, scale: np.ndarray | float = 1.0
+) -> np.ndarray:
     """(..., M, T) [currency] net cost per year from ``perspective``.
 
     ``scale`` (…, M) multiplies the energy and direct effects (sequential interaction share); the
@@ -106,12 +116,19 @@ def net_cost(flows: Flows, city: CityData, perspective: str, carbon_value: float
 
 def _payback(years: np.ndarray, total_benefit: np.ndarray) -> np.ndarray:
     """Payback is ``inf`` for a measure whose benefits never cover its costs over its life (e.g. a
-    running cost with no investment, whose cumulative sum starts at 0 and then falls)."""
+    running cost with no investment, whose cumulative sum starts at 0 and then falls).
+    """
     return np.where(total_benefit < 0, np.inf, years)
 
 
-def appraise(flows: Flows, city: CityData, rate: float, perspective: str = "municipal",
-             carbon_value: float = 0.0, discount_abatement: bool = True) -> pd.DataFrame:
+def appraise(
+    flows: Flows,
+    city: CityData,
+    rate: float,
+    perspective: str = "municipal",
+    carbon_value: float = 0.0,
+    discount_abatement: bool = True,
+) -> pd.DataFrame:
     """One row per measure with its investment, abatement and money metrics.
 
     Columns: measure_id, name, sector, emission_source, payer, start_year, capex [currency],
@@ -138,24 +155,26 @@ def appraise(flows: Flows, city: CityData, rate: float, perspective: str = "muni
         cpt = np.where(none, np.nan, npv_cost / np.where(none, 1.0, tonnes))
     note = np.where(zero, "no abatement", np.where(none, "increases emissions", ""))
     first = m["capex_years"].to_numpy(int)
-    return pd.DataFrame({
-        "measure_id": m["measure_id"].to_numpy(),
-        "name": m["name"].to_numpy(),
-        "sector": m["sector"].to_numpy(),
-        "emission_source": m["emission_source"].to_numpy(),
-        "payer": m["payer"].to_numpy(),
-        "start_year": flows.start_year,
-        "capex": m["capex"].to_numpy(float),
-        "grant_share": grant_share(city) if perspective == "municipal" else 0.0,
-        "lifetime_years": m["lifetime_years"].to_numpy(int),
-        "abatement_tco2e_per_year": abatement[np.arange(len(m)), first] if len(m) else [],
-        "lifetime_abatement_tco2e": abatement.sum(axis=-1),
-        "npv_cost": npv_cost,
-        "cost_per_tco2e": cpt,
-        "npv_carbon_value": npv_carbon,
-        "npv_net": npv_cost - npv_carbon,
-        "simple_payback_years": _payback(finance.simple_payback(benefit), benefit.sum(axis=-1)),
-        "discounted_payback_years": _payback(finance.discounted_payback(rate, benefit), finance.npv(rate, benefit)),
-        "irr": finance.irr(benefit),
-        "note": note,
-    })
+    return pd.DataFrame(
+        {
+            "measure_id": m["measure_id"].to_numpy(),
+            "name": m["name"].to_numpy(),
+            "sector": m["sector"].to_numpy(),
+            "emission_source": m["emission_source"].to_numpy(),
+            "payer": m["payer"].to_numpy(),
+            "start_year": flows.start_year,
+            "capex": m["capex"].to_numpy(float),
+            "grant_share": grant_share(city) if perspective == "municipal" else 0.0,
+            "lifetime_years": m["lifetime_years"].to_numpy(int),
+            "abatement_tco2e_per_year": abatement[np.arange(len(m)), first] if len(m) else [],
+            "lifetime_abatement_tco2e": abatement.sum(axis=-1),
+            "npv_cost": npv_cost,
+            "cost_per_tco2e": cpt,
+            "npv_carbon_value": npv_carbon,
+            "npv_net": npv_cost - npv_carbon,
+            "simple_payback_years": _payback(finance.simple_payback(benefit), benefit.sum(axis=-1)),
+            "discounted_payback_years": _payback(finance.discounted_payback(rate, benefit), finance.npv(rate, benefit)),
+            "irr": finance.irr(benefit),
+            "note": note,
+        }
+    )

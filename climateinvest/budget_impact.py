@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .cashflows import Flows
+from climateinvest.cashflows import Flows
 
 
 def operating_budget_impact(sub: Flows, net_capex: np.ndarray, financed: np.ndarray, scale: np.ndarray,

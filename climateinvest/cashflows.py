@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .data import CityData, factor_table, price_table
+from climateinvest.io.city import CityData, factor_table, price_table
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class Flows:
 
     @property
     def n_years(self) -> int:
+        """Number of years in the arrays (the horizon), in years."""
         return self.capex.shape[-1]
 
     @property
@@ -71,7 +72,8 @@ class Flows:
 
 def interpolate(table: pd.DataFrame, value: str, carriers: list[str], years: np.ndarray) -> np.ndarray:
     """(C, Y) values of ``table[value]`` per carrier at ``years``: linear between given years,
-    flat beyond the ends (``numpy.interp``)."""
+    flat beyond the ends (``numpy.interp``).
+    """
     out = np.empty((len(carriers), len(years)))
     for i, carrier in enumerate(carriers):
         rows = table[table["carrier"] == carrier].sort_values("year")

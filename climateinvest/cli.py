@@ -10,8 +10,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import __version__
-from .errors import ScenarioError, ValidationError
+from climateinvest import __version__
+from climateinvest.io.errors import ScenarioError, ValidationError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -21,8 +21,9 @@ def _is_scenario(path: Path) -> bool:
 
 
 def cmd_validate(args) -> int:
-    from .data import check_against_scenario, load_city
-    from .scenario import load_scenario
+    """``climateinvest validate PATH``: check a city folder, workbook or scenario; 0 ok, 2 invalid."""
+    from climateinvest.io.city import check_against_scenario, load_city
+    from climateinvest.io.scenario import load_scenario
 
     path = Path(args.path)
     if _is_scenario(path):
@@ -40,7 +41,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .run import run_scenario
+    """``climateinvest run SCENARIO --out DIR``: compute and write the result tables."""
+    from climateinvest.run import run_scenario
 
     result = run_scenario(args.scenario)
     for note in result.city.load_notes:  # what the loader accepted, as ``validate`` says it
@@ -52,13 +54,15 @@ def cmd_run(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .batch import run_batch
+    """``climateinvest report SCENARIO...``: one HTML report per scenario, a comparison and an index."""
+    from climateinvest.batch.runner import run_batch
 
     return run_batch(args.scenarios, out=args.out, jobs=args.jobs, run_id=args.run_id)
 
 
 def cmd_template(args) -> int:
-    from .data import load_city, write_city
+    """``climateinvest template OUT.xlsx``: a workbook in the city format, empty or from a city."""
+    from climateinvest.io.city import load_city, write_city
 
     city = load_city(args.from_city) if args.from_city else None
     out = Path(args.out)
@@ -70,6 +74,7 @@ def cmd_template(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``climateinvest`` command."""
     p = argparse.ArgumentParser(prog="climateinvest", description="Climate investment plans for cities.")
     p.add_argument("--version", action="version", version=f"climateinvest {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
@@ -103,6 +108,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point: run a subcommand; exit 0 ok, 1 failed, 2 invalid input, 130 interrupted."""
     args = build_parser().parse_args(argv)
     try:
         with warnings.catch_warnings():

@@ -56,13 +56,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import finance
-from .appraisal import eligibility
-from .budget_impact import operating_budget_impact
-from .cashflows import Flows
-from .data import CITY_PAYERS, CityData
-from .errors import Problem, ValidationError
-from .scenario import Scenario
+from climateinvest import finance
+from climateinvest.appraisal import eligibility
+from climateinvest.budget_impact import operating_budget_impact
+from climateinvest.cashflows import Flows
+from climateinvest.io.city import CITY_PAYERS, CityData
+from climateinvest.io.errors import Problem, ValidationError
+from climateinvest.io.scenario import Scenario
 
 FINANCING_ORDER = ("grant", "loan", "own_funds")
 """Kinds of source in the order they are drawn on; within a kind, file order; then the gap."""
@@ -127,12 +127,14 @@ def select_flows(flows: Flows, measure_ids) -> Flows:
 def check_chosen(chosen: pd.DataFrame, flows: Flows, city: CityData) -> pd.DataFrame:
     """The chosen table with ``payer``, ``sector``, ``emission_source``, ``scale`` (default 1)
     and ``cost_per_tco2e`` (default NaN) filled from the city where missing; checks that every
-    measure is in the flows and that the start years agree."""
+    measure is in the flows and that the start years agree.
+    """
     if "measure_id" not in chosen.columns:
         raise ValueError("chosen: column measure_id is required")
     c = chosen.reset_index(drop=True).copy()
     if c["measure_id"].duplicated().any():
-        raise ValueError(f"chosen: measure_id repeated: {sorted(set(c.loc[c['measure_id'].duplicated(), 'measure_id']))}")
+        repeated = sorted(set(c.loc[c["measure_id"].duplicated(), "measure_id"]))
+        raise ValueError(f"chosen: measure_id repeated: {repeated}")
     m = city.measures.set_index("measure_id")
     unknown = [x for x in c["measure_id"] if x not in m.index]
     if unknown:
@@ -149,16 +151,20 @@ def check_chosen(chosen: pd.DataFrame, flows: Flows, city: CityData) -> pd.DataF
     pos = {mid: i for i, mid in enumerate(flows.measure_ids)}
     missing = [x for x in c["measure_id"] if x not in pos]
     if missing:
-        raise ValueError(f"chosen measures missing from the flows: {', '.join(missing)} "
-                         "(build the flows for the chosen measures, e.g. portfolio.flows_for_chosen)")
+        raise ValueError(
+            f"chosen measures missing from the flows: {', '.join(missing)} "
+            "(build the flows for the chosen measures, e.g. portfolio.flows_for_chosen)"
+        )
     if "start_year" in c.columns:
         flow_start = flows.start_year[[pos[x] for x in c["measure_id"]]]
         bad = c["start_year"].to_numpy(int) != flow_start
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValueError(f"chosen start_year {int(c['start_year'].iloc[i])} for {c['measure_id'].iloc[i]} "
-                             f"but the flows start in {int(flow_start[i])}: build the flows with the chosen "
-                             "start years")
+            raise ValueError(
+                f"chosen start_year {int(c['start_year'].iloc[i])} for {c['measure_id'].iloc[i]} "
+                f"but the flows start in {int(flow_start[i])}: build the flows with the chosen "
+                "start years"
+            )
     return c
 
 
@@ -169,34 +175,75 @@ def _sources(city: CityData) -> tuple[pd.DataFrame, list[str]]:
     f["_row"] = np.arange(len(f)) + 2  # spreadsheet row (header = row 1)
     if "amortisation" not in f.columns:
         f["amortisation"] = DEFAULT_AMORTISATION
-    f["amortisation"] = [(str(a).strip() if isinstance(a, str) and a.strip() else DEFAULT_AMORTISATION)
-                         for a in f["amortisation"]]
+    f["amortisation"] = [
+        (str(a).strip() if isinstance(a, str) and a.strip() else DEFAULT_AMORTISATION) for a in f["amortisation"]
+    ]
     notes = []
     if not (f["kind"] == "own_funds").any():
-        f = pd.concat([f, pd.DataFrame([{
-            "source_id": IMPLICIT_OWN_FUNDS, "name": "Own funds (implicit)", "kind": "own_funds",
-            "max_share": 1.0, "annual_cap": np.nan, "interest_rate": np.nan, "term_years": np.nan,
-            "eligible_sectors": "*", "eligible_payers": "*", "amortisation": DEFAULT_AMORTISATION,
-            "_row": -1}])], ignore_index=True)
-        notes.append(f"funding_sources lists no own_funds source: an implicit '{IMPLICIT_OWN_FUNDS}' "
-                     "(all measures, no cap of its own) was added")
+        f = pd.concat(
+            [
+                f,
+                pd.DataFrame(
+                    [
+                        {
+                            "source_id": IMPLICIT_OWN_FUNDS,
+                            "name": "Own funds (implicit)",
+                            "kind": "own_funds",
+                            "max_share": 1.0,
+                            "annual_cap": np.nan,
+                            "interest_rate": np.nan,
+                            "term_years": np.nan,
+                            "eligible_sectors": "*",
+                            "eligible_payers": "*",
+                            "amortisation": DEFAULT_AMORTISATION,
+                            "_row": -1,
+                        }
+                    ]
+                ),
+            ],
+            ignore_index=True,
+        )
+        notes.append(
+            f"funding_sources lists no own_funds source: an implicit '{IMPLICIT_OWN_FUNDS}' "
+            "(all measures, no cap of its own) was added"
+        )
     problems = []
     for _, s in f.iterrows():
         if s["kind"] not in FINANCING_ORDER:
-            problems.append(Problem(file, f"kind must be one of {FINANCING_ORDER}, got {s['kind']!r}",
-                                    int(s["_row"]), "kind", s["kind"]))
+            problems.append(
+                Problem(
+                    file, f"kind must be one of {FINANCING_ORDER}, got {s['kind']!r}", int(s["_row"]), "kind", s["kind"]
+                )
+            )
         if s["kind"] != "loan":
             continue
         rate, term = float(s["interest_rate"]), float(s["term_years"])
         if not np.isfinite(rate) or rate <= -1:
-            problems.append(Problem(file, f"a loan needs an interest_rate > -1, got {rate!r}",
-                                    int(s["_row"]), "interest_rate", rate))
+            problems.append(
+                Problem(
+                    file, f"a loan needs an interest_rate > -1, got {rate!r}", int(s["_row"]), "interest_rate", rate
+                )
+            )
         if not (np.isfinite(term) and term >= 1 and term.is_integer()):
-            problems.append(Problem(file, f"a loan needs term_years, a whole number ≥ 1, got {term!r}",
-                                    int(s["_row"]), "term_years", term))
+            problems.append(
+                Problem(
+                    file,
+                    f"a loan needs term_years, a whole number ≥ 1, got {term!r}",
+                    int(s["_row"]),
+                    "term_years",
+                    term,
+                )
+            )
         if s["amortisation"] not in finance.LOAN_METHODS:
-            problems.append(Problem(file, f"amortisation must be one of {finance.LOAN_METHODS}, "
-                                    f"got {s['amortisation']!r}", int(s["_row"]), "amortisation", s["amortisation"]))
+            problems.append(
+                Problem(
+                    file,
+                    f"amortisation must be one of {finance.LOAN_METHODS}, got {s['amortisation']!r}",
+                    int(s["_row"]),
+                    "amortisation",
+                    s["amortisation"],
+                )
+            )
     if problems:
         raise ValidationError(problems)
     order = {k: i for i, k in enumerate(FINANCING_ORDER)}
@@ -236,8 +283,9 @@ def _share_cap(want: np.ndarray, cap: int, priority: np.ndarray, rule: str) -> n
     return out
 
 
-def plan_financing(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flows: Flows,
-                   cap_rule: str = CAP_RULE) -> FinancingResult:
+def plan_financing(
+    city: CityData, scenario: Scenario, chosen: pd.DataFrame, flows: Flows, cap_rule: str = CAP_RULE
+) -> FinancingResult:
     """Financing plan, loans, debt service and operating-budget impact of the chosen measures.
 
     Parameters
@@ -283,9 +331,8 @@ def plan_financing(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flo
     # (M, Y) cents; rounding the running total makes each measure's years add up to its capex
     cum = np.rint(np.cumsum(invest_cal, axis=1) * 100.0).astype(np.int64)
     cents = np.diff(cum, axis=1, prepend=0)
-    has_inv = cents.any(axis=0)
-    inv_years = cal_years[has_inv.nonzero()[0].min():has_inv.nonzero()[0].max() + 1] if has_inv.any() \
-        else np.array([scenario.budget_cycle])
+    active = np.flatnonzero(cents.any(axis=0))
+    inv_years = cal_years[active.min() : active.max() + 1] if active.size else np.array([scenario.budget_cycle])
 
     cpt = c["cost_per_tco2e"].to_numpy(float)
     priority = np.lexsort((np.arange(n), np.where(np.isnan(cpt), np.inf, cpt), np.isnan(cpt)))
@@ -333,8 +380,8 @@ def plan_financing(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flo
     allocation = pd.DataFrame(rows, columns=["measure_id", "year", "source_id", "kind", "amount"])
 
     by_year = pd.DataFrame({"year": inv_years.astype(int)})
-    for s in range(S):
-        by_year[sources["source_id"].iloc[s]] = alloc[s].sum(axis=0) / 100
+    for k, source_id in enumerate(sources["source_id"]):
+        by_year[source_id] = alloc[k].sum(axis=0) / 100
     by_year[GAP_SOURCE] = gap.sum(axis=0) / 100
     by_year["investment"] = (alloc.sum(axis=(0, 1)) + gap.sum(axis=0)) / 100
     by_year["external_investment"] = ext_cents.sum(axis=0) / 100
@@ -342,30 +389,45 @@ def plan_financing(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flo
 
     # loans
     loan_frames = []
-    for s in np.flatnonzero(kinds == "loan"):
+    for s in map(int, np.flatnonzero(kinds == "loan")):
         i_idx, j_idx = np.nonzero(alloc[s])
         if not len(i_idx):
             continue
         src = sources.iloc[s]
         term = int(src["term_years"])
-        sched = finance.loan_schedule(alloc[s, i_idx, j_idx] / 100, float(src["interest_rate"]), term,
-                                      method=src["amortisation"])
+        sched = finance.loan_schedule(
+            alloc[s, i_idx, j_idx] / 100, float(src["interest_rate"]), term, method=src["amortisation"]
+        )
         d = inv_years[j_idx].astype(int)
         k = len(i_idx)
-        loan_frames.append(pd.DataFrame({
-            "source_id": src["source_id"],
-            "measure_id": np.repeat(np.asarray(ids, dtype=object)[i_idx], term),
-            "drawdown_year": np.repeat(d, term),
-            "year": (d[:, None] + sched.year[None, :]).ravel(),
-            "loan_year": np.tile(sched.year, k),
-            "opening_balance": sched.opening_balance.ravel(),
-            "interest": sched.interest.ravel(),
-            "amortisation": sched.principal.ravel(),
-            "payment": sched.payment.ravel(),
-            "closing_balance": sched.closing_balance.ravel(),
-        }))
-    loan_cols = ["source_id", "measure_id", "drawdown_year", "year", "loan_year", "opening_balance",
-                 "interest", "amortisation", "payment", "closing_balance"]
+        loan_frames.append(
+            pd.DataFrame(
+                {
+                    "source_id": src["source_id"],
+                    "measure_id": np.repeat(np.asarray(ids, dtype=object)[i_idx], term),
+                    "drawdown_year": np.repeat(d, term),
+                    "year": (d[:, None] + sched.year[None, :]).ravel(),
+                    "loan_year": np.tile(sched.year, k),
+                    "opening_balance": sched.opening_balance.ravel(),
+                    "interest": sched.interest.ravel(),
+                    "amortisation": sched.principal.ravel(),
+                    "payment": sched.payment.ravel(),
+                    "closing_balance": sched.closing_balance.ravel(),
+                }
+            )
+        )
+    loan_cols = [
+        "source_id",
+        "measure_id",
+        "drawdown_year",
+        "year",
+        "loan_year",
+        "opening_balance",
+        "interest",
+        "amortisation",
+        "payment",
+        "closing_balance",
+    ]
     loans = pd.concat(loan_frames, ignore_index=True) if loan_frames else pd.DataFrame(columns=loan_cols)
     loans = loans.astype({"drawdown_year": int, "year": int, "loan_year": int})
 
@@ -382,8 +444,8 @@ def plan_financing(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flo
     ds = ds.fillna({"interest": 0.0, "amortisation": 0.0})
     ds["total"] = ds["interest"] + ds["amortisation"]
     debt = np.zeros(len(horizon))
-    for s in np.flatnonzero(kinds == "loan"):
-        for i, j in zip(*np.nonzero(alloc[s])):
+    for s in map(int, np.flatnonzero(kinds == "loan")):
+        for i, j in zip(*np.nonzero(alloc[s]), strict=True):
             debt[horizon == inv_years[j]] += alloc[s, i, j] / 100
     if len(loans):  # balance at year end = drawn this year + closing balances of loans paying this year
         debt = debt + loans.groupby("year")["closing_balance"].sum().reindex(horizon, fill_value=0.0).to_numpy()
@@ -392,8 +454,9 @@ def plan_financing(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flo
     # operating-budget impact
     grants_m = alloc[kinds == "grant"].sum(axis=(0, 2)) / 100 if S else np.zeros(n)
     net_capex = np.where(financed, cents.sum(axis=1) / 100 - grants_m, 0.0)
-    budget_impact, bim = operating_budget_impact(sub, net_capex, financed, c["scale"].to_numpy(float),
-                                                 horizon, scenario.discount_rate)
+    budget_impact, bim = operating_budget_impact(
+        sub, net_capex, financed, c["scale"].to_numpy(float), horizon, scenario.discount_rate
+    )
 
     totals = {kind: round(float(alloc[kinds == kind].sum()) / 100, 2) for kind in FINANCING_ORDER}
     peak_ds = int(ds["total"].to_numpy().argmax()) if len(ds) else 0
@@ -407,7 +470,7 @@ def plan_financing(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flo
         "loan_total": totals["loan"],
         "own_funds_total": totals["own_funds"],
         "gap_total": round(float(gap.sum()) / 100, 2),
-        "gap_years": [int(y) for y, g in zip(inv_years, gap.sum(axis=0)) if g > 0],
+        "gap_years": [int(y) for y, g in zip(inv_years, gap.sum(axis=0), strict=True) if g > 0],
         "peak_debt_service": float(ds["total"].iloc[peak_ds]) if len(ds) else 0.0,
         "peak_debt_service_year": int(ds["year"].iloc[peak_ds]) if len(ds) else None,
         "peak_net_budget_impact": float(budget_impact["net"].iloc[peak_bi]) if len(budget_impact) else 0.0,
@@ -416,6 +479,14 @@ def plan_financing(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flo
         "notes": notes,
     }
     sources_out = sources.drop(columns="_row")
-    return FinancingResult(allocation=allocation, by_year=by_year, loans=loans, debt_service=ds,
-                           budget_impact=budget_impact, budget_impact_by_measure=bim,
-                           gap_by_year=gap_by_year, sources=sources_out, summary=summary)
+    return FinancingResult(
+        allocation=allocation,
+        by_year=by_year,
+        loans=loans,
+        debt_service=ds,
+        budget_impact=budget_impact,
+        budget_impact_by_measure=bim,
+        gap_by_year=gap_by_year,
+        sources=sources_out,
+        summary=summary,
+    )

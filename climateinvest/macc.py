@@ -29,11 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import finance
-from .appraisal import net_cost
-from .cashflows import Flows, baseline_by_source
-from .data import CityData
-from .scenario import Scenario
+from climateinvest import finance
+from climateinvest.appraisal import net_cost
+from climateinvest.cashflows import Flows, baseline_by_source
+from climateinvest.io.city import CityData
+from climateinvest.io.scenario import Scenario
 
 BASE_COLUMNS = ["measure_id", "name", "sector", "payer", "emission_source", "exclusive_group",
                 "start_year", "capex"]
@@ -67,7 +67,7 @@ class MaccResult:
 
 
 def _ratio(num, den) -> np.ndarray:
-    """num ÷ den where den > 0, else NaN; never a warning."""
+    """Num ÷ den where den > 0, else NaN; never a warning."""
     num, den = np.asarray(num, float), np.asarray(den, float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
@@ -135,7 +135,8 @@ def _effect_years(flows: Flows, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _greedy(K, E, T, standalone, src, share, cap, group, todo, sequential):
     """Place the ``todo`` measures cheapest first; return order, alternatives
-    [(i, winner, scale)] and the measures left with nothing to abate."""
+    [(i, winner, scale)] and the measures left with nothing to abate.
+    """
     n = len(K)
     left = {s: 1.0 for s in set(src)}
     todo = todo.copy()
@@ -203,7 +204,7 @@ def build_macc(measures: pd.DataFrame, flows: Flows, city: CityData,
     year, rate = int(scenario.macc_year), scenario.discount_rate
     sequential = scenario.interaction == "sequential"
 
-    info = {c: dict(zip(city.measures["measure_id"], city.measures[c].fillna("").astype(str)))
+    info = {c: dict(zip(city.measures["measure_id"], city.measures[c].fillna("").astype(str), strict=True))
             for c in ("exclusive_group", "requires") if c in city.measures}
     mid = measures["measure_id"].astype(str).to_numpy(object)
     col = {c: measures[c].to_numpy() for c in BASE_COLUMNS[:5]}
@@ -223,7 +224,7 @@ def build_macc(measures: pd.DataFrame, flows: Flows, city: CityData,
     standalone = flows.calendar(ab, np.array([year]))[pos, 0]
     src = col["emission_source"].astype(str)
     base_tab = baseline_by_source(city, [year], scenario.baseline_trend)[year]
-    baseline = dict(zip(base_tab.index.astype(str), base_tab.to_numpy(float)))
+    baseline = dict(zip(base_tab.index.astype(str), base_tab.to_numpy(float), strict=True))
     base = _baseline_of(src, baseline)
     share, cap = _share_and_cap(standalone, base)
 
@@ -251,10 +252,10 @@ def build_macc(measures: pd.DataFrame, flows: Flows, city: CityData,
             "note": ""}, columns=CURVE_COLUMNS)
 
     curve = table(order, scale[order], np.arange(1, len(order) + 1))
-    npv_of = dict(zip(mid, K + E))
+    npv_of = dict(zip(mid, K + E, strict=True))
     curve["note"] = [_note(c, s, requires[i], npv_of.get(requires[i]), src[i], city.currency,
                            sequential)
-                     for i, c, s in zip(order, curve["npv_cost"], curve["scale"])]
+                     for i, c, s in zip(order, curve["npv_cost"], curve["scale"], strict=True)]
     rank_of = {int(m): r + 1 for r, m in enumerate(order)}
     alternatives = table([i for i, _, _ in alts], [s for _, _, s in alts],
                          [rank_of[w] for _, w, _ in alts])
@@ -291,9 +292,9 @@ def _note(npv_cost, scale, requires: str, requires_npv, source: str, currency: s
 def _reconcile(city, base_tab: pd.Series, src, standalone, adjusted) -> pd.DataFrame:
     """Per emission source: baseline, standalone and adjusted sums of the curve [t CO2e / year]."""
     b = city.baseline.drop_duplicates("source_id")
-    sector = dict(zip(b["source_id"].astype(str), b["sector"]))
+    sector = dict(zip(b["source_id"].astype(str), b["sector"], strict=True))
     scope = dict(zip(b["source_id"].astype(str),
-                     b["scope"] if "scope" in b else ["territorial"] * len(b)))
+                     b["scope"] if "scope" in b else ["territorial"] * len(b), strict=True))
     sources = base_tab.index.astype(str).tolist()
     at = np.array([sources.index(s) for s in src], dtype=int)
     n = len(sources)
@@ -310,7 +311,8 @@ def _reconcile(city, base_tab: pd.Series, src, standalone, adjusted) -> pd.DataF
 def sector_summary(curve: pd.DataFrame) -> pd.DataFrame:
     """Per sector: measures, abatement [t CO2e / year], investment [currency], NPV cost
     [currency] and cost per tonne [currency / t CO2e] = Σ NPV cost ÷ Σ appraised tonnes (the
-    sector as one block); largest abatement first."""
+    sector as one block); largest abatement first.
+    """
     g = curve.groupby("sector", sort=False)
     out = pd.DataFrame({
         "measures": g.size(),

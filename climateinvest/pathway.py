@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .cashflows import Flows, baseline_by_source
-from .data import CityData
-from .financing import check_chosen, select_flows
-from .scenario import Scenario
+from climateinvest.cashflows import Flows, baseline_by_source
+from climateinvest.financing import check_chosen, select_flows
+from climateinvest.io.city import CityData
+from climateinvest.io.scenario import Scenario
 
 TERRITORIAL = "territorial"
 INDIRECT = "indirect"
@@ -152,13 +152,13 @@ def build_pathway(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flow
             notes.append(f"external measures left out (include_external: false): "
                          f"{', '.join(c.loc[dropped, 'measure_id'])}")
         c = c[~dropped].reset_index(drop=True)
-    unknown = [f"{m} ({s})" for m, s in zip(c["measure_id"], c["emission_source"]) if s not in base.index]
+    unknown = [f"{m} ({s})" for m, s in zip(c["measure_id"], c["emission_source"], strict=True) if s not in base.index]
     if unknown:
         raise ValueError(f"emission_source not in baseline_emissions for: {', '.join(unknown)}")
     sub = select_flows(flows, c["measure_id"])
     ab_m = (sub.calendar(sub.abatement, years) * c["scale"].to_numpy(float)[:, None]) if len(c) \
         else np.zeros((0, len(years)))
-    src_pos = base.index.get_indexer(c["emission_source"])
+    src_pos = base.index.get_indexer(pd.Index(c["emission_source"]))
     raw = np.zeros(base.shape)
     np.add.at(raw, src_pos, ab_m)
     baseline = base.to_numpy(float)
@@ -205,7 +205,8 @@ def build_pathway(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flow
     if budget is not None:
         from_mask = years >= budget.from_year
         cum_b = np.where(from_mask, np.cumsum(np.where(from_mask, table["baseline_territorial_tco2e"], 0.0)), np.nan)
-        cum_p = np.where(from_mask, np.cumsum(np.where(from_mask, table["with_portfolio_territorial_tco2e"], 0.0)), np.nan)
+        counted = np.where(from_mask, table["with_portfolio_territorial_tco2e"], 0.0)
+        cum_p = np.where(from_mask, np.cumsum(counted), np.nan)
         table["baseline_cumulative_from_budget_year_tco2e"] = cum_b
         table["cumulative_from_budget_year_tco2e"] = cum_p
         table["carbon_budget_remaining_tco2e"] = budget.tco2e - cum_p
@@ -216,27 +217,34 @@ def build_pathway(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flow
     sectors = list(dict.fromkeys(sector[terr]))
     by_sector = pd.DataFrame({"year": years} | {s: with_p[terr & (sector == s)].sum(axis=0) for s in sectors})
     S, Y = base.shape
-    by_source = pd.DataFrame({
-        "year": np.tile(years, S),
-        "source_id": np.repeat(base.index.to_numpy(object), Y),
-        "sector": np.repeat(sector, Y),
-        "scope": np.repeat(scope, Y),
-        "baseline_tco2e": baseline.ravel(),
-        "abatement_tco2e": abated.ravel(),
-        "with_portfolio_tco2e": with_p.ravel(),
-        "clipped_tco2e": clipped.ravel(),
-    })
+    by_source = pd.DataFrame(
+        {
+            "year": np.tile(years, S),
+            "source_id": np.repeat(base.index.to_numpy(object), Y),
+            "sector": np.repeat(sector, Y),
+            "scope": np.repeat(scope, Y),
+            "baseline_tco2e": baseline.ravel(),
+            "abatement_tco2e": abated.ravel(),
+            "with_portfolio_tco2e": with_p.ravel(),
+            "clipped_tco2e": clipped.ravel(),
+        }
+    )
     M = len(c)
-    by_measure = pd.DataFrame({
-        "year": np.tile(years, M),
-        "measure_id": np.repeat(c["measure_id"].to_numpy(object), Y),
-        "emission_source": np.repeat(c["emission_source"].to_numpy(object), Y),
-        "scope": np.repeat(scope[src_pos] if M else np.array([], object), Y),
-        "abatement_tco2e": ab_m.ravel(),
-    })
+    by_measure = pd.DataFrame(
+        {
+            "year": np.tile(years, M),
+            "measure_id": np.repeat(c["measure_id"].to_numpy(object), Y),
+            "emission_source": np.repeat(c["emission_source"].to_numpy(object), Y),
+            "scope": np.repeat(scope[src_pos] if M else np.array([], object), Y),
+            "abatement_tco2e": ab_m.ravel(),
+        }
+    )
 
     row = table[table["year"] == target.year]
-    at = (lambda col: float(row[col].iloc[0])) if len(row) else (lambda col: np.nan)
+
+    def at(col: str) -> float:
+        return float(row[col].to_numpy()[0]) if len(row) else float("nan")
+
     with_t, base_t = at("with_portfolio_territorial_tco2e"), at("baseline_territorial_tco2e")
     cum_t = at("cumulative_from_budget_year_tco2e")
     cum_bt = at("baseline_cumulative_from_budget_year_tco2e")
@@ -265,5 +273,6 @@ def build_pathway(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flow
         "measures_counted": c["measure_id"].tolist(),
         "notes": notes,
     }
-    return PathwayResult(table=table, by_sector=by_sector, by_source=by_source,
-                         abatement_by_measure=by_measure, summary=summary)
+    return PathwayResult(
+        table=table, by_sector=by_sector, by_source=by_source, abatement_by_measure=by_measure, summary=summary
+    )

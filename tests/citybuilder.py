@@ -3,7 +3,7 @@ dtypes as the loader normalises them), so that each test file states only what i
 import numpy as np
 import pandas as pd
 
-from climateinvest.data import CityData
+from climateinvest.io.city import CityData
 
 MEASURE_DEFAULTS = {"capex_years": 1, "opex_change_per_year": 0.0, "direct_abatement_tco2e_per_year": 0.0,
                     "exclusive_group": "", "requires": "", "source": "", "sector": "buildings", "name": "m",
@@ -31,12 +31,22 @@ def build_city(measures, energy_changes=(), *, prices=None, factors=None, baseli
     base = baseline if isinstance(baseline, pd.DataFrame) else pd.DataFrame(baseline or HEAT_BASELINE,
                                                                             columns=BASE_COLS)
     return CityData(
-        name="Testby", country="SE", currency="SEK", price_year=2025, population=1000,
-        measures=m, energy_changes=ec.astype({"delta_mwh_per_year": float}),
-        energy_prices=pd.DataFrame(prices or ELECTRICITY_PRICE, columns=["carrier", "price_path", "year", "price_per_mwh"]),
-        emission_factors=pd.DataFrame(factors or ELECTRICITY_FACTOR,
-                                      columns=["carrier", "factor_set", "year", "kgco2e_per_mwh"]),
+        name="Testby",
+        country="SE",
+        currency="SEK",
+        price_year=2025,
+        population=1000,
+        measures=m,
+        energy_changes=ec.astype({"delta_mwh_per_year": float}),
+        energy_prices=pd.DataFrame(
+            prices or ELECTRICITY_PRICE, columns=["carrier", "price_path", "year", "price_per_mwh"]
+        ),
+        emission_factors=pd.DataFrame(
+            factors or ELECTRICITY_FACTOR, columns=["carrier", "factor_set", "year", "kgco2e_per_mwh"]
+        ),
         baseline=base,
         funding_sources=pd.DataFrame(list(funding), columns=FUND_COLS),
-        uncertainty=pd.DataFrame(list(uncertainty), columns=UNC_COLS).astype({"low": float, "mode": float, "high": float}),
+        uncertainty=pd.DataFrame(list(uncertainty), columns=UNC_COLS).astype(
+            {"low": float, "mode": float, "high": float}
+        ),
     )

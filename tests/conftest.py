@@ -97,7 +97,9 @@ def browser():
     """Chromium driven by playwright; fails under CI when chromium is missing, skips locally."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
-            pytest.fail(f"chromium not found at {CHROMIUM}: CI must install Debian's chromium (apt-get install chromium)")
+            pytest.fail(
+                f"chromium not found at {CHROMIUM}: CI must install Debian's chromium (apt-get install chromium)"
+            )
         pytest.skip("chromium is not installed (apt-get install chromium); CI runs this test")
     from playwright.sync_api import sync_playwright
 

@@ -4,12 +4,13 @@ import warnings
 import numpy as np
 import numpy_financial as npf
 import pytest
-from hypothesis import given, settings, strategies as st
+from citybuilder import build_city
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from climateinvest import appraisal
 from climateinvest.appraisal import appraise, cost_per_tonne
 from climateinvest.cashflows import baseline_by_source, build_flows
-from citybuilder import build_city
 
 
 def make_city(measures, energy_changes=(), prices=None, factors=None, funding=None):
@@ -89,8 +90,10 @@ def test_appraise_matches_numpy_financial_and_hand_values():
 def test_perspectives_grants_and_carbon_value():
     grant = ("kk", "Klimatklivet", "grant", 0.4, 1e7, np.nan, np.nan, "buildings", "municipality", "")
     own = ("own", "Own funds", "own_funds", 1.0, np.nan, np.nan, np.nan, "*", "*", "straight")
-    city = make_city([dict(measure_id="a", name="A", capex=100_000, lifetime_years=1, direct_abatement_tco2e_per_year=10)],
-                     funding=[grant, own])
+    city = make_city(
+        [dict(measure_id="a", name="A", capex=100_000, lifetime_years=1, direct_abatement_tco2e_per_year=10)],
+        funding=[grant, own],
+    )
     f = build_flows(city, "base", "x", 2027)
     mun = appraise(f, city, 0.0, "municipal").iloc[0]
     soc = appraise(f, city, 0.0, "societal", carbon_value=7000).iloc[0]
@@ -112,10 +115,14 @@ def test_zero_abatement_is_reported_not_divided():
 
 def test_eligibility_by_sector_and_payer():
     grant = ("kk", "KK", "grant", 0.5, np.nan, np.nan, np.nan, "transport;energy", "municipality;municipal_company", "")
-    city = make_city([dict(measure_id="a", name="A", capex=1, lifetime_years=1, sector="transport"),
-                      dict(measure_id="b", name="B", capex=1, lifetime_years=1, sector="buildings"),
-                      dict(measure_id="c", name="C", capex=1, lifetime_years=1, sector="energy", payer="external")],
-                     funding=[grant])
+    city = make_city(
+        [
+            dict(measure_id="a", name="A", capex=1, lifetime_years=1, sector="transport"),
+            dict(measure_id="b", name="B", capex=1, lifetime_years=1, sector="buildings"),
+            dict(measure_id="c", name="C", capex=1, lifetime_years=1, sector="energy", payer="external"),
+        ],
+        funding=[grant],
+    )
     assert appraisal.eligibility(city)["kk"].tolist() == [True, False, False]
 
 
@@ -137,15 +144,21 @@ def test_no_warning_for_normal_measures():
 
 def test_grant_share_limited_by_annual_cap():
     grant = ("kk", "KK", "grant", 0.4, 5e6, np.nan, np.nan, "*", "*", "")
-    city = make_city([dict(measure_id="big", name="Big", capex=54e6, capex_years=3, lifetime_years=30),
-                      dict(measure_id="small", name="Small", capex=1e6, lifetime_years=30)], funding=[grant])
+    city = make_city(
+        [
+            dict(measure_id="big", name="Big", capex=54e6, capex_years=3, lifetime_years=30),
+            dict(measure_id="small", name="Small", capex=1e6, lifetime_years=30),
+        ],
+        funding=[grant],
+    )
     # 5 MSEK/yr over 3 investment years can pay at most 15 of 54 MSEK
     assert appraisal.grant_share(city).tolist() == pytest.approx([15 / 54, 0.4])
 
 
 def test_measure_adding_emissions_has_no_cost_per_tonne():
-    city = make_city([dict(measure_id="ev", name="EV", capex=100, lifetime_years=5)],
-                     energy_changes=[("ev", "electricity", 10.0)])
+    city = make_city(
+        [dict(measure_id="ev", name="EV", capex=100, lifetime_years=5)], energy_changes=[("ev", "electricity", 10.0)]
+    )
     with pytest.warns(UserWarning, match="emissions increase.*ev"):
         row = appraise(build_flows(city, "base", "x", 2027), city, 0.03).iloc[0]
     assert np.isnan(row["cost_per_tco2e"]) and row["note"] == "increases emissions"

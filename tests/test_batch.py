@@ -4,17 +4,16 @@ from __future__ import annotations
 import html
 import io
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import FICTIONAL, ROOT, default_cycle_scenarios
+from conftest import FICTIONAL
 
-from climateinvest import batch, htmlexport
+from climateinvest.batch import runner as batch
+from climateinvest.report import html_export as htmlexport
 
 pytestmark = pytest.mark.slow
 
@@ -225,45 +224,6 @@ def test_notebook_failure_is_recorded(tmp_path, monkeypatch):
     assert "boom &lt;b&gt;in a cell&lt;/b&gt;" in index
 
 
-def test_interrupted_batch_leaves_an_incomplete_manifest(tmp_path):
-    """SIGTERM in the middle: earlier runs untouched, this run's manifest says incomplete, no
-    half-written report."""
-    root = tmp_path / "r"
-    assert batch.run_batch([FICTIONAL], out=root, jobs=1, run_id="earlier", stream=io.StringIO()) == 0
-    before = {p: p.read_bytes() for p in (root / "2027" / "earlier").rglob("*") if p.is_file()}
-    files = [str(FICTIONAL)] * 2 + [str(p) for p in default_cycle_scenarios()[:1]]
-    proc = subprocess.Popen([sys.executable, "-m", "climateinvest.cli", "report", *files, "--out", str(root),
-                             "--run-id", "stopped", "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    manifest = root / "2027" / "stopped" / "manifest.json"
-    deadline = time.monotonic() + 120
-    while not manifest.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(3)
-    proc.send_signal(signal.SIGTERM)
-    _out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    m = json.loads(manifest.read_text(encoding="utf-8"))
-    assert m["status"] == "incomplete" and m["interrupted"] is True
-    folder = manifest.parent
-    assert not [p for p in folder.rglob("*") if ".partial" in p.name or p.name.endswith(".part")]
-    for s in m["scenarios"]:
-        html_file = folder / f"{s['name']}.html"
-        assert html_file.exists() == (s["status"] == "ok")
-    after = {p: p.read_bytes() for p in (root / "2027" / "earlier").rglob("*") if p.is_file()}
-    assert after == before
-    # no kernel left behind (the kernels run in the run folder)
-    time.sleep(2)
-    left = []
-    for proc_dir in Path("/proc").glob("[0-9]*"):
-        try:
-            if Path(os.readlink(proc_dir / "cwd")) == folder.resolve():
-                left.append(proc_dir.name)
-        except OSError:
-            continue
-    assert left == []
-
-
 def test_parameters_reach_the_notebook_as_data():
     """Papermill writes string parameters as escaped literals: a path with quotes stays a path."""
     from papermill.translators import PythonTranslator
@@ -275,6 +235,3 @@ def test_parameters_reach_the_notebook_as_data():
     assert scope["scenario_path"] == evil
 
 
-def test_notebooks_are_found():
-    assert (batch.notebook_dir() / batch.REPORT_NOTEBOOK).is_file()
-    assert batch.notebook_dir() == ROOT / "notebooks" or "climateinvest" in str(batch.notebook_dir())

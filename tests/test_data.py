@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from climateinvest.data import (
+from climateinvest.io.city import (
     TABLES,
     CityData,
     check_against_scenario,
@@ -23,7 +23,7 @@ from climateinvest.data import (
     price_table,
     write_city,
 )
-from climateinvest.errors import ValidationError
+from climateinvest.io.errors import ValidationError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini_city"
 
@@ -465,7 +465,7 @@ def test_empty_template_has_every_column(tmp_path, clean, target):
 
 def test_price_and_factor_tables_fall_back_to_star(clean):
     high = price_table(clean, "high")
-    assert list(zip(high["carrier"], high["year"], high["price_per_mwh"])) == [
+    assert list(zip(high["carrier"], high["year"], high["price_per_mwh"], strict=True)) == [
         ("biogas", 2024, 900), ("diesel", 2024, 1500.5), ("diesel", 2030, 1700), ("electricity", 2024, 1500)]
     base = factor_table(clean, "nordic_mix")
     assert base.set_index(["carrier", "year"])["kgco2e_per_mwh"].to_dict() == {
@@ -478,7 +478,7 @@ def test_own_rows_replace_star_rows(folder):
         f.write("diesel,high,2026,2000\n")
     city = load_city(folder)
     diesel = price_table(city, "high").query("carrier == 'diesel'")
-    assert list(zip(diesel["year"], diesel["price_per_mwh"])) == [(2026, 2000)]
+    assert list(zip(diesel["year"], diesel["price_per_mwh"], strict=True)) == [(2026, 2000)]
     assert len(price_table(city, "base").query("carrier == 'diesel'")) == 2
 
 

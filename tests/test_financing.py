@@ -5,12 +5,12 @@ import numpy as np
 import numpy_financial as npf
 import pandas as pd
 import pytest
-
 from citybuilder import build_city
+
 from climateinvest.cashflows import build_flows
-from climateinvest.errors import ValidationError
 from climateinvest.financing import EXTERNAL_KIND, GAP_SOURCE, plan_financing
-from climateinvest.scenario import Scenario
+from climateinvest.io.errors import ValidationError
+from climateinvest.io.scenario import Scenario
 
 NAN = np.nan
 
@@ -158,7 +158,7 @@ def test_max_share_annual_cap_and_eligibility_respected():
     fin = run(city, {"cost_per_tco2e": [100.0, 50.0, 300.0, 10.0]})
     a = fin.allocation
     inv = a.groupby(["measure_id", "year"])["amount"].sum()
-    shares = dict(zip(city.funding_sources["source_id"], city.funding_sources["max_share"]))
+    shares = dict(zip(city.funding_sources["source_id"], city.funding_sources["max_share"], strict=True))
     for (mid, year, src), amount in a.set_index(["measure_id", "year", "source_id"])["amount"].items():
         if src in shares:
             assert amount <= shares[src] * inv[(mid, year)] + 1e-9
@@ -246,7 +246,7 @@ def test_budget_impact_leaves_out_external_measures():
 # --- figures --------------------------------------------------------------------------------------
 
 def test_financing_figures_show_the_plan_in_msek():
-    from climateinvest.plots.finance import (
+    from climateinvest.report.plots.finance import (
         budget_impact_figure,
         debt_service_figure,
         financing_figure,

@@ -32,9 +32,9 @@ from hypothesis import strategies as st
 
 from climateinvest.appraisal import appraise
 from climateinvest.cashflows import build_flows
-from climateinvest.data import CITY, SPECS, CityData, check_against_scenario, load_city, write_city
-from climateinvest.errors import Problem, ValidationError
-from climateinvest.scenario import Scenario, load_scenario
+from climateinvest.io.city import CITY, SPECS, CityData, check_against_scenario, load_city, write_city
+from climateinvest.io.errors import Problem, ValidationError
+from climateinvest.io.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "mini_city"

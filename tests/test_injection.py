@@ -154,7 +154,8 @@ def test_no_page_holds_a_payload_as_markup(hostile_run):
         assert "quotes' & ampersands" not in markup, f"{path.name}: unescaped ampersand"
         assert not re.search(r"<[a-z]+[^>]*\son[a-z]+\s*=\s*[\"']?window\.__pwned", markup, re.IGNORECASE), path.name
         # a closing script tag inside data would end the script early
-        assert len(re.findall(r"<script\b", text, re.IGNORECASE)) == len(re.findall(r"</script\s*>", text, re.IGNORECASE)), path.name
+        opened = len(re.findall(r"<script\b", text, re.IGNORECASE))
+        assert opened == len(re.findall(r"</script\s*>", text, re.IGNORECASE)), path.name
 
 
 def test_every_page_shows_the_payloads_as_text(hostile_run):
@@ -173,8 +174,9 @@ def test_every_page_shows_the_payloads_as_text(hostile_run):
 def test_reports_link_nowhere_but_http_and_mailto(hostile_run):
     for path in pages(hostile_run):
         for href in re.findall(r'href\s*=\s*"([^"]*)"', path.read_text(encoding="utf-8"), re.IGNORECASE):
-            assert not href.strip().lower().startswith(("javascript:", "data:text/html", "vbscript:")), \
+            assert not href.strip().lower().startswith(("javascript:", "data:text/html", "vbscript:")), (
                 f"{path.name}: {href}"
+            )
 
 
 def test_workbooks_hold_text_not_formulas(hostile_run):
@@ -182,8 +184,13 @@ def test_workbooks_hold_text_not_formulas(hostile_run):
     assert len(books) == 2
     for book in books:
         wb = openpyxl.load_workbook(book)
-        formulas = [f"{ws.title}!{c.coordinate}: {c.value}" for ws in wb.worksheets
-                    for row in ws.iter_rows() for c in row if c.data_type == "f"]
+        formulas = [
+            f"{ws.title}!{c.coordinate}: {c.value}"
+            for ws in wb.worksheets
+            for row in ws.iter_rows()
+            for c in row
+            if c.data_type == "f"
+        ]
         assert not formulas, f"text from the data became a live formula: {formulas[0]}"
         assert FORMULA in [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row]
 
@@ -240,9 +247,12 @@ def _open(browser, path: Path) -> dict:
 def test_the_probe_sees_a_live_payload(browser, tmp_path):
     """The control: the same harness on a page that does hold the payloads as markup."""
     page = tmp_path / "live.html"
-    page.write_text(f"<!DOCTYPE html><html><body><p>{IMG}</p><p>{SVG}</p>"
-                    "<a href='javascript:alert(1)'>x</a><script>alert('dialog')</script>"
-                    "</body></html>", encoding="utf-8")
+    page.write_text(
+        f"<!DOCTYPE html><html><body><p>{IMG}</p><p>{SVG}</p>"
+        "<a href='javascript:alert(1)'>x</a><script>alert('dialog')</script>"
+        "</body></html>",
+        encoding="utf-8",
+    )
     probe = _open(browser, page)
     assert probe["pwned"] == "number"
     assert probe["dialogs"] == ["dialog"]

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from climateinvest import batch
+from climateinvest.batch import runner as batch
 
 pytestmark = pytest.mark.slow
 
@@ -114,7 +114,7 @@ def test_interrupted_batch_leaves_nothing_half_done(earlier, case):
         m = _manifest(folder)
         assert proc.poll() is None, "the batch ended before it could be interrupted"
         assert m and [s["status"] for s in m["scenarios"]].count("ok") < len(NAMES)
-        for i in range(times):
+        for _ in range(times):
             if group:
                 os.killpg(proc.pid, sig)
             else:

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from climateinvest import macc
 from climateinvest.appraisal import appraise
 from climateinvest.cashflows import Flows
-from climateinvest.data import CityData
+from climateinvest.io.city import CityData
+from climateinvest.io.scenario import Scenario
 from climateinvest.macc import build_macc, interaction_scale, sector_summary
-from climateinvest.scenario import Scenario
 
 FUNDING_COLUMNS = ["source_id", "name", "kind", "max_share", "annual_cap", "interest_rate",
                    "term_years", "eligible_sectors", "eligible_payers", "amortisation"]

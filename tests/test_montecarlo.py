@@ -4,7 +4,7 @@ import numpy_financial as npf
 import pytest
 from uncertainty_city import CHANGES, MEASURES, RANGES, scenario, setup
 
-from climateinvest.montecarlo import (
+from climateinvest.uncertainty.montecarlo import (
     cost_per_tonne_draws,
     cost_per_tonne_percentiles,
     measure_statistics,
@@ -12,7 +12,7 @@ from climateinvest.montecarlo import (
     npv_draws_materialised,
     present_values,
 )
-from climateinvest.sampling import sample_multipliers
+from climateinvest.uncertainty.sampling import sample_multipliers
 
 # --- vectorised core against a slow reference loop --------------------------------------------
 

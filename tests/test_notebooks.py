@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from conftest import DEFAULT_CYCLE, FICTIONAL, ROOT
 
-from climateinvest import batch
+from climateinvest.batch import runner as batch
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -40,7 +40,9 @@ def test_parameters_cell(path):
 
     tree = ast.parse(tagged[0].source)
     for node in tree.body:
-        assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        assert (
+            isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -57,7 +59,9 @@ def test_no_business_logic(path):
         calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
         assert len(calls) <= 1, cell.source
         for n in ast.walk(tree):
-            assert not isinstance(n, ast.For | ast.While | ast.FunctionDef | ast.ClassDef | ast.BinOp | ast.Lambda), cell.source
+            assert not isinstance(n, ast.For | ast.While | ast.FunctionDef | ast.ClassDef | ast.BinOp | ast.Lambda), (
+                cell.source
+            )
         for n in calls:
             assert isinstance(n.func, ast.Attribute) and getattr(n.func.value, "id", "") == "report", cell.source
 
@@ -76,8 +80,14 @@ def test_report_notebook_executed_for_the_base_scenario(batch_runs):
 def _execute(name: str, parameters: dict, tmp_path: Path):
     import papermill as pm
 
-    return pm.execute_notebook(str(ROOT / "notebooks" / name), str(tmp_path / name), parameters=parameters,
-                               kernel_name="python3", progress_bar=False, cwd=str(ROOT / "notebooks"))
+    return pm.execute_notebook(
+        str(ROOT / "notebooks" / name),
+        str(tmp_path / name),
+        parameters=parameters,
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(ROOT / "notebooks"),
+    )
 
 
 @pytest.mark.slow
@@ -110,13 +120,17 @@ def test_explorer_redraw_is_fast():
     """The MAC curve of the default city is recomputed and drawn within half a second."""
     import time
 
-    from climateinvest.explorer import Explorer
+    from climateinvest.report.explorer import Explorer
 
     e = Explorer(DEFAULT_CYCLE / "base.yaml")
     e.update_curve()
     timings = []
-    for changes in ({"discount_rate": 0.04}, {"factor_set": "nordic_residual_mix"},
-                    {"perspective": "societal", "carbon_value": 9000}, {"interaction": "independent"}):
+    for changes in (
+        {"discount_rate": 0.04},
+        {"factor_set": "nordic_residual_mix"},
+        {"perspective": "societal", "carbon_value": 9000},
+        {"interaction": "independent"},
+    ):
         t0 = time.perf_counter()
         e.update_curve(**changes)
         e.curve_figure().html()
@@ -128,8 +142,9 @@ def test_explorer_redraw_is_fast():
 
 # --- the functions the notebooks call (fast) ---------------------------------------------------
 
+
 def test_numbers_are_formatted_the_swedish_way():
-    from climateinvest import report_format as report
+    from climateinvest.report import formatting as report
 
     assert report.fmt_number(12345678.4) == "12\u202f345\u202f678"
     assert report.fmt_number(-1500) == "\u22121\u202f500"
@@ -144,10 +159,11 @@ def test_numbers_are_formatted_the_swedish_way():
 def test_tables_escape_cells_and_headers():
     import pandas as pd
 
-    from climateinvest import report_format as report
+    from climateinvest.report import formatting as report
 
-    df = pd.DataFrame({"name": ["<script>alert(1)</script>"], "<b>head</b>": ["x"], "capex": [1e6],
-                       "start_year": [2027]})
+    df = pd.DataFrame(
+        {"name": ["<script>alert(1)</script>"], "<b>head</b>": ["x"], "capex": [1e6], "start_year": [2027]}
+    )
     html = report.format_table(df, "SEK").to_html()
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<b>head</b>" not in html and "&lt;b&gt;head&lt;/b&gt;" in html
@@ -156,10 +172,12 @@ def test_tables_escape_cells_and_headers():
 
 
 def test_sources_markdown_is_data_not_markup():
-    from climateinvest import report_format as report
+    from climateinvest.report import formatting as report
 
-    md = ("# Sources\n<script>alert(1)</script>\n![tracker](https://example.org/pixel.png)\n"
-          "[ok](https://scb.se) [bad](javascript:alert(1))\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    md = (
+        "# Sources\n<script>alert(1)</script>\n![tracker](https://example.org/pixel.png)\n"
+        "[ok](https://scb.se) [bad](javascript:alert(1))\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    )
     out = report.markdown_safe(md)
     assert "<script>" not in out and "&lt;script&gt;" in out
     assert "<img" not in out and "[image: tracker]" in out
@@ -168,12 +186,16 @@ def test_sources_markdown_is_data_not_markup():
 
 
 def test_offline_check_finds_network_loads():
-    from climateinvest.htmlexport import OfflineError, check_offline, outside_references
+    from climateinvest.report.html_export import OfflineError, check_offline, outside_references
 
     assert outside_references('<a href="https://scb.se">a link is not a load</a>') == []
-    for bad in ('<script src="https://cdn.plot.ly/plotly.js"></script>', '<link rel="stylesheet" href="//x.org/a.css">',
-                '<img src="http://x.org/p.png">', '<style>@import "https://x.org/a.css";</style>',
-                '<div style="background: url(https://x.org/b.png)"></div>'):
+    for bad in (
+        '<script src="https://cdn.plot.ly/plotly.js"></script>',
+        '<link rel="stylesheet" href="//x.org/a.css">',
+        '<img src="http://x.org/p.png">',
+        '<style>@import "https://x.org/a.css";</style>',
+        '<div style="background: url(https://x.org/b.png)"></div>',
+    ):
         assert outside_references(bad), bad
         with pytest.raises(OfflineError, match="network"):
             check_offline(bad)
@@ -182,7 +204,7 @@ def test_offline_check_finds_network_loads():
 def test_figure_labels_are_escaped_for_plotly():
     import pandas as pd
 
-    from climateinvest import report_format as report
+    from climateinvest.report import formatting as report
 
     df = pd.DataFrame({"name": ["<b>x</b> & y"], "capex": [1.0]})
     safe = report.escape_text_columns(df)

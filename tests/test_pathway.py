@@ -4,12 +4,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from citybuilder import BASE_COLS, build_city
-from climateinvest.cashflows import build_flows
-from climateinvest.pathway import build_pathway
-from climateinvest.scenario import Scenario
 
+from climateinvest.cashflows import build_flows
+from climateinvest.io.scenario import Scenario
+from climateinvest.pathway import build_pathway
 
 
 def make_city(measures, energy_changes=(), baseline=None):
@@ -31,11 +30,29 @@ def scenario(**kw):
 def two_measure_case(payer_b="municipality", **scen):
     # A: 100 t/yr direct on heat (territorial), invest 2026, effect 2027–2036, scale 0.5 → 50 t/yr
     # B: −1 000 MWh electricity × 50 kg/MWh = 50 t/yr on grid (indirect), effect 2028–2032
-    city = make_city([{"measure_id": "A", "emission_source": "heat", "earliest_start_year": 2026,
-                           "direct_abatement_tco2e_per_year": 100.0, "capex": 1.0},
-                      {"measure_id": "B", "emission_source": "grid", "sector": "energy", "earliest_start_year": 2027,
-                           "direct_abatement_tco2e_per_year": 0.0, "lifetime_years": 5, "capex": 1.0, "payer": payer_b}],
-                     energy_changes=[("B", "electricity", -1000.0)], baseline=TWO_SOURCES)
+    city = make_city(
+        [
+            {
+                "measure_id": "A",
+                "emission_source": "heat",
+                "earliest_start_year": 2026,
+                "direct_abatement_tco2e_per_year": 100.0,
+                "capex": 1.0,
+            },
+            {
+                "measure_id": "B",
+                "emission_source": "grid",
+                "sector": "energy",
+                "earliest_start_year": 2027,
+                "direct_abatement_tco2e_per_year": 0.0,
+                "lifetime_years": 5,
+                "capex": 1.0,
+                "payer": payer_b,
+            },
+        ],
+        energy_changes=[("B", "electricity", -1000.0)],
+        baseline=TWO_SOURCES,
+    )
     flows = build_flows(city, "base", "nordic_mix", [2026, 2027])
     chosen = pd.DataFrame({"measure_id": ["A", "B"], "start_year": [2026, 2027], "scale": [0.5, 1.0]})
     return build_pathway(city, scenario(**scen), chosen, flows)
@@ -89,8 +106,18 @@ def test_external_measure_left_out_when_include_external_is_false():
 
 
 def test_abatement_is_clipped_so_no_source_goes_negative():
-    city = make_city([{"measure_id": "big", "emission_source": "road", "direct_abatement_tco2e_per_year": 2000.0,
-                           "capex": 1.0, "earliest_start_year": 2026}], baseline=TWO_SOURCES)
+    city = make_city(
+        [
+            {
+                "measure_id": "big",
+                "emission_source": "road",
+                "direct_abatement_tco2e_per_year": 2000.0,
+                "capex": 1.0,
+                "earliest_start_year": 2026,
+            }
+        ],
+        baseline=TWO_SOURCES,
+    )
     flows = build_flows(city, "base", "nordic_mix", [2026])
     p = build_pathway(city, scenario(), pd.DataFrame({"measure_id": ["big"]}), flows)
     src = p.by_source.set_index(["source_id", "year"])
@@ -112,8 +139,19 @@ def test_base_year_is_interpolated_and_before_the_inventory_is_an_error():
 
 def flat_case(budget):
     base = pd.DataFrame([("x", "energy", 2020, 1000.0, "territorial")], columns=BASE_COLS)
-    city = make_city([{"measure_id": "c", "emission_source": "x", "direct_abatement_tco2e_per_year": 500.0,
-                           "capex": 1.0, "earliest_start_year": 2026, "lifetime_years": 30}], baseline=base)
+    city = make_city(
+        [
+            {
+                "measure_id": "c",
+                "emission_source": "x",
+                "direct_abatement_tco2e_per_year": 500.0,
+                "capex": 1.0,
+                "earliest_start_year": 2026,
+                "lifetime_years": 30,
+            }
+        ],
+        baseline=base,
+    )
     flows = build_flows(city, "base", "nordic_mix", [2026])
     return build_pathway(city, scenario(carbon_budget=budget), pd.DataFrame({"measure_id": ["c"]}), flows)
 
@@ -137,7 +175,7 @@ def test_carbon_budget_run_out_year_by_hand():
 
 
 def test_pathway_figures_mark_the_gap_and_the_budget():
-    from climateinvest.plots.pathway import carbon_budget_figure, pathway_figure
+    from climateinvest.report.plots.pathway import carbon_budget_figure, pathway_figure
 
     p = two_measure_case()
     fig = pathway_figure(p, scenario().target)

@@ -4,7 +4,7 @@ import pytest
 from test_macc import REF_BASE, REFERENCE, M, make_case
 
 from climateinvest.macc import build_macc, sector_summary
-from climateinvest.plots import macc_figure, sector_summary_figure, style
+from climateinvest.report.plots import macc_figure, sector_summary_figure, style
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from climateinvest import finance, portfolio_solve
-from climateinvest import portfolio as pf
+from climateinvest import finance
 from climateinvest.appraisal import appraise, net_cost
 from climateinvest.cashflows import build_flows
-from climateinvest.data import CityData
 from climateinvest.financing import check_chosen
+from climateinvest.io.city import CityData
+from climateinvest.io.scenario import Scenario
 from climateinvest.macc import build_macc, interaction_scale
-from climateinvest.scenario import Scenario
+from climateinvest.portfolio import select as pf
+from climateinvest.portfolio import solve as portfolio_solve
 
 PLAN = [2027, 2028, 2029]
 BUDGET = {2027: 12e6, 2028: 10e6, 2029: 8e6}
@@ -125,7 +126,7 @@ def _enumerate(city, sc, measures):
         options.append([None] + [s for s in PLAN if ok and s >= m[mid]["earliest_start_year"]])
     out = []
     for combo in itertools.product(*options):
-        ch = {mid: s for mid, s in zip(ids, combo) if s is not None}
+        ch = {mid: s for mid, s in zip(ids, combo, strict=True) if s is not None}
         groups = [m[x]["exclusive_group"] for x in ch if m[x]["exclusive_group"]]
         if len(groups) != len(set(groups)):
             continue
@@ -141,13 +142,13 @@ def _enumerate(city, sc, measures):
             scale = interaction_scale(raw, src, base, np.arange(len(seq))) if seq else np.zeros(0)
         else:
             use = {}
-            for x, t in zip(src, raw):
+            for x, t in zip(src, raw, strict=True):
                 use[x] = use.get(x, 0.0) + max(t, 0.0)
             if any(use[x] > base[x] + 1e-9 for x in use):
                 continue
             scale = np.ones(len(seq))
         tonnes = float(np.sum(raw * scale))
-        cost = float(sum(cand[(x, ch[x])][2] + cand[(x, ch[x])][3] * k for x, k in zip(seq, scale)))
+        cost = float(sum(cand[(x, ch[x])][2] + cand[(x, ch[x])][3] * k for x, k in zip(seq, scale, strict=True)))
         out.append((tonnes, cost, ch))
     return out
 
@@ -163,7 +164,7 @@ def measures(city):
 
 
 def assignment(result):
-    return dict(zip(result.chosen["measure_id"], result.chosen["start_year"].astype(int)))
+    return dict(zip(result.chosen["measure_id"], result.chosen["start_year"].astype(int), strict=True))
 
 
 @pytest.mark.parametrize("interaction", ["sequential", "independent"])
@@ -289,7 +290,7 @@ def test_budget_holds_in_every_plan_year(city, measures, budget):
         assert any("2029" in n and "budget 0" in n for n in r.notes) and bu["spent"].iloc[-1] == 0.0
     for table in (r.chosen, r.greedy):  # exclusive groups and requires
         assert not {"B", "C"} <= set(table["measure_id"])
-        start = dict(zip(table["measure_id"], table["start_year"]))
+        start = dict(zip(table["measure_id"], table["start_year"], strict=True))
         assert "E" not in start or ("D" in start and start["D"] <= start["E"])
         assert (table["start_year"] >= table["measure_id"].map(city.measures.set_index("measure_id")["earliest_start_year"])).all()
 
@@ -407,7 +408,7 @@ def test_greedy_never_beats_the_optimum(case):
 
 
 def test_figures_have_units_and_show_the_budget(city, measures):
-    from climateinvest.plots import portfolio as plots
+    from climateinvest.report.plots import portfolio as plots
 
     r = pf.select_portfolio(city, make_scenario(), measures, frontier=[0.0, 1.0, 2.0])
     ph = plots.phasing_figure(r, "SEK")
@@ -438,15 +439,15 @@ def test_model_rows_fix_w_to_the_exact_interaction_at_every_feasible_portfolio(c
     the tangent cuts never cut off an integer point)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    from climateinvest.portfolio_candidates import build_problem
-    from climateinvest.portfolio_model import build_model
+    from climateinvest.portfolio.candidates import build_problem
+    from climateinvest.portfolio.model import build_model
 
     sc = make_scenario(interaction=interaction)
     p = build_problem(city, sc, measures, None)
     md = build_model(p)
     assert md.n > len(p.cand.m) if interaction == "sequential" else md.n == len(p.cand.m)
     ids = city.measure_ids
-    index = {(ids[m], int(y)): k for k, (m, y) in enumerate(zip(p.cand.m, p.cand.year))}
+    index = {(ids[m], int(y)): k for k, (m, y) in enumerate(zip(p.cand.m, p.cand.year, strict=True))}
     every = brute_force(city, sc, measures)
     rng = np.random.default_rng(7)
     for t, cost, ch in (every[i] for i in rng.choice(len(every), size=40, replace=False)):
@@ -462,7 +463,7 @@ def test_model_rows_fix_w_to_the_exact_interaction_at_every_feasible_portfolio(c
 
 
 def test_tangent_points_keep_the_envelope_within_its_tolerance():
-    from climateinvest.portfolio_model import MAX_TANGENTS, TANGENT_TOL, tangent_points
+    from climateinvest.portfolio.model import MAX_TANGENTS, TANGENT_TOL, tangent_points
 
     B = 1000.0
     for l_max in (1e-4, 0.003, 0.03, 0.3, 1.0, 3.0):
@@ -530,9 +531,9 @@ def test_frontier_tie_break_column_is_optimal_when_proven(city, measures):
 
 
 def test_quick_cost_solve_keeps_the_tonnes_and_never_changes_a_proven_result(city, measures, monkeypatch):
-    from climateinvest.portfolio_candidates import build_problem
-    from climateinvest.portfolio_model import build_model
-    from climateinvest.portfolio_tables import cost_of, tonnes_of
+    from climateinvest.portfolio.candidates import build_problem
+    from climateinvest.portfolio.model import build_model
+    from climateinvest.portfolio.tables import cost_of, tonnes_of
 
     sc = make_scenario()
     p = build_problem(city, sc, measures, None)
@@ -564,7 +565,7 @@ def test_quick_cost_solve_keeps_the_tonnes_and_never_changes_a_proven_result(cit
     # force with the same measures (and tonnes) as the first one abates the same
     rows = portfolio_solve._same_tonnes_rows(p, md, first.x)
     ids = city.measure_ids
-    index = {(ids[m], int(y)): k for k, (m, y) in enumerate(zip(p.cand.m, p.cand.year))}
+    index = {(ids[m], int(y)): k for k, (m, y) in enumerate(zip(p.cand.m, p.cand.year, strict=True))}
     for t, _, ch in every:
         x = np.zeros(md.n)
         x[[index[(m, s)] for m, s in ch.items()]] = 1.0

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from uncertainty_city import CHANGES, MEASURES, scenario, setup
 
-from climateinvest.reselection import greedy_selection
-from climateinvest.uncertainty import run_monte_carlo
+from climateinvest.uncertainty.analysis import run_monte_carlo
+from climateinvest.uncertainty.reselection import greedy_selection
 
 # --- selection frequency ----------------------------------------------------------------------
 
@@ -57,7 +57,7 @@ def test_selection_frequency_greedy_and_skip():
 
 
 def test_selection_frequency_milp_runs_the_portfolio_module():
-    pytest.importorskip("climateinvest.portfolio")
+    pytest.importorskip("climateinvest.portfolio.select")
     measures = MEASURES[:2] + [MEASURES[2]]
     city, sc, flows, table = setup(sc=scenario(draws=3, reselect=2), measures=measures, changes=CHANGES[:4])
     res = run_monte_carlo(city, sc, flows, table, reselect_method="milp", with_tornado=False)

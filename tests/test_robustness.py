@@ -27,12 +27,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from climateinvest.files import deterministic_xlsx
 import yaml
 
 from climateinvest import ValidationError, load_city, load_scenario, run_scenario
-from climateinvest.data import SPECS
+from climateinvest.io.city import SPECS
+from climateinvest.io.files import deterministic_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 LANDSKRONA = ROOT / "data" / "landskrona"
@@ -66,7 +65,7 @@ def excel_csv(text: str, numeric: set[str], *, encoding: str, bom: bool, messy: 
     out_rows = [[f" {h} " for h in header] if messy else header]
     for row in body:
         cells = []
-        for name, cell in zip(header, row):
+        for name, cell in zip(header, row, strict=True):
             if name in numeric and cell:
                 cell = cell.replace(".", ",")
                 m = re.fullmatch(r"(-?)(\d+)(,\d+)?", cell)
@@ -258,8 +257,9 @@ def test_workbooks_differ_only_by_their_timestamps(runs):
 
 
 def test_saved_workbooks_are_byte_identical_across_save_times(tmp_path):
-    """Two saves of one result more than the zip format's 2 s apart are byte-identical
+    """Two saves of one result an hour apart (a controlled clock, not a sleep) are byte-identical
     (``files.deterministic_xlsx`` fixes the save time) and stay readable."""
+    import datetime
     import time
 
     (tmp_path / "a").mkdir()
@@ -267,8 +267,22 @@ def test_saved_workbooks_are_byte_identical_across_save_times(tmp_path):
         warnings.simplefilter("ignore")
         result = run_scenario(mini_copy(tmp_path / "a"))
     a = result.save(tmp_path / "out1") / "results.xlsx"
-    time.sleep(2.1)
-    b = result.save(tmp_path / "out2") / "results.xlsx"
+    later = time.time() + 3600
+    real_datetime = datetime.datetime
+
+    class Later(real_datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return real_datetime.fromtimestamp(later, tz)
+
+        @classmethod
+        def utcnow(cls):
+            return real_datetime.utcfromtimestamp(later)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(time, "time", lambda: later)
+        mp.setattr(datetime, "datetime", Later)
+        b = result.save(tmp_path / "out2") / "results.xlsx"
     assert a.read_bytes() == b.read_bytes()
     assert deterministic_xlsx(a.read_bytes()) == a.read_bytes()
     book = pd.read_excel(a, sheet_name=None)
@@ -416,18 +430,27 @@ def test_city_yaml_python_tag_is_refused(tmp_path):
     assert not pwned.exists()
 
 
-@pytest.mark.parametrize("text, pattern", [
-    (GOOD + "colour: red\n", r"column colour: unknown key \(allowed: .*budget_cycle"),
-    (GOOD + "monte_carlo: {draws: 10, sead: 3}\n", r"column monte_carlo\.sead: unknown key \(allowed: draws, reselect_draws, seed\)"),
-    (GOOD + "budget_cycle: 2028\n", r"not valid YAML at line 4, column 1: found the key 'budget_cycle' twice \(first at line 3\)"),
-    (GOOD + "target: {year: 2030, year: 2035}\n", r"found the key 'year' twice"),
-    (GOOD + "carbon_value_per_tco2e: .inf\n", r"column carbon_value_per_tco2e: Input should be a finite number"),
-    (GOOD + "investment_budget: {2027: 1e300}\n", r"investment_budget: 2027 must be at most 1e\+15, got 1e\+300"),
-    (GOOD + "discount_rate: " + "9" * 5000 + "\n", r"not valid YAML: ValueError: Exceeds the limit"),
-    (GOOD + "notes: " + "[" * 5000 + "]" * 5000 + "\n", r"not valid YAML: RecursionError"),
-    (GOOD.replace(f"city: {MINI}", 'city: "a\\0b"'), r"column city: not a usable path \(embedded null byte\)"),
-    (GOOD + "reference_year: 99999\n", r"column reference_year: Input should be less than or equal to 2100"),
-])
+@pytest.mark.parametrize(
+    "text, pattern",
+    [
+        (GOOD + "colour: red\n", r"column colour: unknown key \(allowed: .*budget_cycle"),
+        (
+            GOOD + "monte_carlo: {draws: 10, sead: 3}\n",
+            r"column monte_carlo\.sead: unknown key \(allowed: draws, reselect_draws, seed\)",
+        ),
+        (
+            GOOD + "budget_cycle: 2028\n",
+            r"not valid YAML at line 4, column 1: found the key 'budget_cycle' twice \(first at line 3\)",
+        ),
+        (GOOD + "target: {year: 2030, year: 2035}\n", r"found the key 'year' twice"),
+        (GOOD + "carbon_value_per_tco2e: .inf\n", r"column carbon_value_per_tco2e: Input should be a finite number"),
+        (GOOD + "investment_budget: {2027: 1e300}\n", r"investment_budget: 2027 must be at most 1e\+15, got 1e\+300"),
+        (GOOD + "discount_rate: " + "9" * 5000 + "\n", r"not valid YAML: ValueError: Exceeds the limit"),
+        (GOOD + "notes: " + "[" * 5000 + "]" * 5000 + "\n", r"not valid YAML: RecursionError"),
+        (GOOD.replace(f"city: {MINI}", 'city: "a\\0b"'), r"column city: not a usable path \(embedded null byte\)"),
+        (GOOD + "reference_year: 99999\n", r"column reference_year: Input should be less than or equal to 2100"),
+    ],
+)
 def test_scenario_problems_are_named(tmp_path, text, pattern):
     path = tmp_path / "s.yaml"
     path.write_text(text, encoding="utf-8")
@@ -443,9 +466,20 @@ def test_city_yaml_keys_differing_only_in_case_are_refused(tmp_path):
         load_city(city)
 
 
-NASTY = ["plain", "it's", 'say "hi"', "back\\slash\\", "new\nline", "''' triple", '""" triple',
-         "{curly} %s %(x)s", "\"; import os; os.system('touch PWNED') #",
-         "__import__('os').system('touch PWNED')", "<script>window.__pwned=1</script>", "Ö ✓ 😀"]
+NASTY = [
+    "plain",
+    "it's",
+    'say "hi"',
+    "back\\slash\\",
+    "new\nline",
+    "''' triple",
+    '""" triple',
+    "{curly} %s %(x)s",
+    "\"; import os; os.system('touch PWNED') #",
+    "__import__('os').system('touch PWNED')",
+    "<script>window.__pwned=1</script>",
+    "Ö ✓ 😀",
+]
 
 
 @pytest.mark.parametrize("value", NASTY)

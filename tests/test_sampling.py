@@ -1,11 +1,11 @@
 """Sampling the multipliers: the inverse CDF against scipy, shared and own rows, stable streams."""
 import numpy as np
 import pandas as pd
-from scipy import stats
 from citybuilder import UNC_COLS
+from scipy import stats
 from uncertainty_city import RANGES
 
-from climateinvest.sampling import ppf, sample_multipliers
+from climateinvest.uncertainty.sampling import ppf, sample_multipliers
 
 # --- sampling ---------------------------------------------------------------------------------
 

@@ -32,23 +32,32 @@ def test_good_scenario_resolves_city_relative_to_file(tmp_path):
     assert s.macc_year == 2030 and s.monte_carlo.seed == 2027
 
 
-@pytest.mark.parametrize("extra, pattern", [
-    ("discount_rat: 0.03\n", r"s\.yaml, column discount_rat: unknown key \(allowed: .*discount_rate"),
-    ("target: {year: 2030, reductoin: 0.5}\n", r"target\.reductoin: unknown key \(allowed: base_year, reduction, year\)"),
-])
+@pytest.mark.parametrize(
+    "extra, pattern",
+    [
+        ("discount_rat: 0.03\n", r"s\.yaml, column discount_rat: unknown key \(allowed: .*discount_rate"),
+        (
+            "target: {year: 2030, reductoin: 0.5}\n",
+            r"target\.reductoin: unknown key \(allowed: base_year, reduction, year\)",
+        ),
+    ],
+)
 def test_unknown_keys_are_named(tmp_path, extra, pattern):
     text = GOOD.replace("target: {year: 2030, reduction: 0.8, base_year: 1990}\n", "") + extra
     with pytest.raises(ValidationError, match=pattern):
         load_scenario(write(tmp_path, text))
 
 
-@pytest.mark.parametrize("old, new, pattern", [
-    ("discount_rate: 0.025", "discount_rate: 0.9", r"discount_rate: .*less than or equal to 0\.5, got 0\.9"),
-    ("discount_rate: 0.025", "discount_rate: high", r"discount_rate: .*valid number.*got 'high'"),
-    ("2029: 40000000}", "2031: 40000000}", r"year 2031 is outside the budget cycle 2027–2029"),
-    ("reduction: 0.8", "reduction: 1.5", r"target\.reduction: .*less than or equal to 1"),
-    ("city: ../city\n", "", r"column city: Field required"),
-])
+@pytest.mark.parametrize(
+    "old, new, pattern",
+    [
+        ("discount_rate: 0.025", "discount_rate: 0.9", r"discount_rate: .*less than or equal to 0\.5, got 0\.9"),
+        ("discount_rate: 0.025", "discount_rate: high", r"discount_rate: .*valid number.*got 'high'"),
+        ("2029: 40000000}", "2031: 40000000}", r"year 2031 is outside the budget cycle 2027–2029"),
+        ("reduction: 0.8", "reduction: 1.5", r"target\.reduction: .*less than or equal to 1"),
+        ("city: ../city\n", "", r"column city: Field required"),
+    ],
+)
 def test_types_ranges_and_cycle_years(tmp_path, old, new, pattern):
     with pytest.raises(ValidationError, match=pattern):
         load_scenario(write(tmp_path, GOOD.replace(old, new)))
@@ -67,10 +76,13 @@ def test_yaml_is_loaded_safely(tmp_path):
         load_scenario(write(tmp_path, text))
 
 
-@pytest.mark.parametrize("content, pattern", [
-    ("- a\n- b\n", "must be a mapping"),
-    ("title: [unclosed\n", r"s\.yaml: not valid YAML at line 2, column 1"),
-])
+@pytest.mark.parametrize(
+    "content, pattern",
+    [
+        ("- a\n- b\n", "must be a mapping"),
+        ("title: [unclosed\n", r"s\.yaml: not valid YAML at line 2, column 1"),
+    ],
+)
 def test_not_a_scenario(tmp_path, content, pattern):
     with pytest.raises(ValidationError, match=pattern):
         load_scenario(write(tmp_path, content))

@@ -8,9 +8,9 @@ from uncertainty_city import CHANGES, MEASURES, make_city, scenario, setup
 
 from climateinvest.appraisal import appraise
 from climateinvest.cashflows import build_flows
-from climateinvest.fixed_portfolio import chosen_flows
 from climateinvest.pathway import build_pathway
-from climateinvest.sensitivity import TORNADO_COLUMNS, tornado
+from climateinvest.uncertainty.fixed_portfolio import chosen_flows
+from climateinvest.uncertainty.sensitivity import TORNADO_COLUMNS, tornado
 
 # --- tornado ----------------------------------------------------------------------------------
 

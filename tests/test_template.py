@@ -19,7 +19,7 @@ import yaml
 
 from climateinvest import ValidationError, load_city
 from climateinvest.cli import main
-from climateinvest.data import CITY, SPECS, TABLES, CityData
+from climateinvest.io.city import CITY, SPECS, TABLES, CityData
 
 ROOT = Path(__file__).resolve().parents[1]
 LANDSKRONA = ROOT / "data" / "landskrona"
@@ -88,7 +88,7 @@ def test_empty_template_is_invalid_and_says_what_is_missing(empty):
         load_city(book)
     problems = info.value.problems
     by_text = sorted(str(p) for p in problems)
-    for key, row in zip(CITY.required, range(2, 7)):
+    for key, row in zip(CITY.required, range(2, 7), strict=True):
         assert f"stad.xlsx:city row {row}, column {key}: must not be empty" in by_text
     assert "stad.xlsx:measures: has no data rows: at least one row below the header is required" in by_text
     assert ("stad.xlsx:baseline_emissions: has no data rows: at least one row below the header is "
@@ -219,4 +219,4 @@ def test_filled_numbers_keep_full_precision(tmp_path, capsys, landskrona):
     for name in TABLES:
         for column in city.table(name).select_dtypes("float64"):
             a, b = city.table(name)[column].to_numpy(), landskrona.table(name)[column].to_numpy()
-            assert all((x == y) or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b)), (name, column)
+            assert all((x == y) or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b, strict=True)), (name, column)

@@ -12,13 +12,13 @@ from uncertainty_city import CHANGES, CHOSEN, MEASURES, make_city, scenario, set
 
 from climateinvest.appraisal import appraise
 from climateinvest.cashflows import build_flows
-from climateinvest.fixed_portfolio import chosen_flows
-from climateinvest.montecarlo import npv_draws_materialised, present_values
+from climateinvest.io.scenario import Scenario
 from climateinvest.pathway import build_pathway
-from climateinvest.plots import uncertainty as P
-from climateinvest.sampling import sample_multipliers
-from climateinvest.scenario import Scenario
-from climateinvest.uncertainty import run_monte_carlo
+from climateinvest.report.plots import uncertainty as P
+from climateinvest.uncertainty.analysis import run_monte_carlo
+from climateinvest.uncertainty.fixed_portfolio import chosen_flows
+from climateinvest.uncertainty.montecarlo import npv_draws_materialised, present_values
+from climateinvest.uncertainty.sampling import sample_multipliers
 
 # --- reproducibility --------------------------------------------------------------------------
 
@@ -119,7 +119,7 @@ def test_portfolio_draws_equal_a_pathway_per_draw():
         m = city.measures.copy()
         m["direct_abatement_tco2e_per_year"] *= kd["abatement"]
         ef = city.emission_factors.copy()
-        ef["kgco2e_per_mwh"] *= ef["carrier"].map(dict(zip(k.carriers, kd["emission_factor"])))
+        ef["kgco2e_per_mwh"] *= ef["carrier"].map(dict(zip(k.carriers, kd["emission_factor"], strict=True)))
         city_d = replace(city, measures=m, emission_factors=ef)
         fl = chosen_flows(city_d, sc, flows, CHOSEN)
         # the abatement multiplier also scales the energy-related tonnes: apply it to emissions_c

@@ -5,11 +5,11 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
-
 from citybuilder import build_city
+
 from climateinvest.appraisal import appraise
 from climateinvest.cashflows import build_flows
-from climateinvest.scenario import Scenario
+from climateinvest.io.scenario import Scenario
 
 BASELINE = pd.DataFrame([
     ("heat", "buildings", 1990, 20000.0, "territorial"), ("heat", "buildings", 2024, 10000.0, "territorial"),

@@ -1,0 +1,395 @@
+"""``climateinvest report``: scenario reports, a comparison, an index and a manifest per run.
+
+Layout of one run (a new folder every time; nothing earlier is ever overwritten)::
+
+    <out>/<cycle>/<run id>/
+        index.html          status, key figures and links per scenario (no script needed)
+        manifest.json       inputs with SHA-256, parameters, versions, timings, status, errors
+        comparison.html     the scenarios side by side (when at least two succeeded)
+        <name>.html         one self-contained report per scenario (<name> = file name stem)
+        <name>.xlsx         its result tables, one sheet per table
+        <name>/             the same tables as CSV and the result's own manifest.json
+
+``<cycle>`` is the scenarios' ``budget_cycle``, or ``mixed`` when they span several cycles. The
+run id is the start time ``YYYYmmdd-HHMMSS`` (or ``--run-id``), with ``-2``, ``-3`` … appended
+when that folder exists; the folder is created with ``exist_ok=False``, so two batches started in
+the same second still get a folder each.
+
+Order of work
+-------------
+1. Every scenario file is validated first (scenario keys, its city, prices and factors). A file
+   that is missing or invalid is recorded as failed with the problems listed; the others go on.
+   If *every* file is invalid nothing is written and the exit code is 2 (invalid input).
+2. ``manifest.json`` is written at once with ``"status": "incomplete"`` and rewritten after each
+   scenario; only the end of the batch writes ``complete`` or ``complete with failures``. A
+   batch stopped by Ctrl-C or SIGTERM leaves ``incomplete`` (and ``"interrupted": true``).
+3. Each scenario runs ``notebooks/scenario_report.ipynb`` under papermill in a worker process
+   (``--jobs``). Parameters reach the notebook as data: the scenario *file path*, the folder to
+   save the tables to and the date, all strings. The notebook computes and saves the tables into
+   a hidden folder that is renamed into place only when the report has been exported, and every
+   file is written atomically: no half-written file ever poses as a finished report.
+4. The comparison notebook runs over the scenarios that succeeded, reading their saved tables.
+
+Modules: this one orders the work and handles interrupts; ``batch_worker`` executes one notebook
+into one page (in a worker process with ``--jobs``); ``batch_index`` keeps ``manifest.json`` and
+``index.html``.
+
+Exit code: 0 all ok; 1 some scenario (or the comparison) failed, the others are still written;
+2 every scenario file was invalid; 130 interrupted.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as _dt
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from climateinvest.batch.index import Run, saved_summary
+from climateinvest.batch.worker import (
+    compare_all,
+    remove_outputs,
+    report_one,
+    worker_init,
+    worker_task,
+)
+from climateinvest.io.files import sha256_file
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+REPORT_NOTEBOOK = "scenario_report.ipynb"
+COMPARISON_NOTEBOOK = "scenario_comparison.ipynb"
+EXPLORER_NOTEBOOK = "explorer.ipynb"
+
+
+# ---------------------------------------------------------------------------------------------
+# Where the notebooks are
+
+
+def notebook_dir() -> Path:
+    """The folder of the notebooks: ``$CLIMATEINVEST_NOTEBOOKS``, else the package's
+    ``climateinvest/report/notebooks`` (package data; in the source tree a link to ``notebooks/``),
+    else the source tree's ``notebooks/``.
+    """
+    candidates = []
+    if os.environ.get("CLIMATEINVEST_NOTEBOOKS"):
+        candidates.append(Path(os.environ["CLIMATEINVEST_NOTEBOOKS"]))
+    package = Path(__file__).resolve().parent.parent
+    candidates += [package / "report" / "notebooks", package.parent / "notebooks"]
+    for c in candidates:
+        if (c / REPORT_NOTEBOOK).is_file():
+            return c
+    raise FileNotFoundError(f"{REPORT_NOTEBOOK} not found in: " + ", ".join(str(c) for c in candidates))
+
+
+def notebook_path(name: str) -> Path:
+    """The path of the notebook called ``name`` in :func:`notebook_dir`."""
+    return notebook_dir() / name
+
+
+# ---------------------------------------------------------------------------------------------
+# Names and folders
+
+
+def _slug(stem: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.") or "scenario"
+    return s[:80]
+
+
+def _unique_names(paths: list[Path]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for p in paths:
+        base = _slug(p.stem)
+        if base.lower() in {"index", "manifest", "comparison"}:
+            base = f"scenario-{base}"
+        n = seen.get(base.lower(), 0) + 1
+        seen[base.lower()] = n
+        out.append(base if n == 1 else f"{base}-{n}")
+    return out
+
+
+def new_run_folder(root: Path, run_id: str | None = None) -> Path:
+    """Create ``root/<run id>`` race-free (``mkdir(exist_ok=False)``), suffixing ``-2``, ``-3`` … when taken."""
+    root.mkdir(parents=True, exist_ok=True)
+    base = run_id or _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", base) or base in (".", ".."):
+        raise ValueError(f"run id {base!r}: use letters, digits, '_', '-' and '.' only")
+    for i in range(1, 10_000):
+        folder = root / (base if i == 1 else f"{base}-{i}")
+        try:
+            folder.mkdir(exist_ok=False)
+            return folder
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"no free run folder under {root}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation (main process)
+
+
+def validate(path: Path, cities: dict) -> tuple[object | None, str | None]:
+    """(scenario, None) if ``path`` is a valid scenario with a valid city, else (None, problems)."""
+    from climateinvest.io.city import check_against_scenario, load_city
+    from climateinvest.io.errors import ValidationError
+    from climateinvest.io.scenario import load_scenario
+
+    try:
+        scenario = load_scenario(path)
+        key = str(scenario.city)
+        if key not in cities:
+            try:
+                cities[key] = load_city(scenario.city)
+            except ValidationError as e:
+                cities[key] = e
+        city = cities[key]
+        if isinstance(city, Exception):
+            raise city
+        check_against_scenario(city, scenario.price_path, scenario.emission_factor_set)
+        return scenario, None
+    except ValidationError as e:
+        return None, "invalid input: " + e.report()
+    except Exception as e:  # noqa: BLE001 - recorded with the scenario, the batch goes on
+        return None, f"invalid input: {type(e).__name__}: {e}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The batch
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _progress(i: int, n: int, label: str, rec: dict, stream) -> None:
+    status = rec["status"]
+    msg = f"[{i}/{n}] {label} {status} {rec.get('seconds', 0):.1f} s"
+    if status != "ok" and rec.get("error"):
+        msg += ": " + " ".join(line.strip() for line in rec["error"].splitlines())[:300]
+    print(msg, file=stream, flush=True)
+
+
+def run_batch(scenarios, out: str | Path = "reports", jobs: int = 1, run_id: str | None = None, *,
+              stream=None, timeout: float | None = None) -> int:
+    """Reports for ``scenarios`` (scenario file paths) in a new run folder under ``out``.
+
+    Prints one progress line per scenario to ``stream`` (stderr) and the path of ``index.html``
+    on stdout. ``timeout`` [s] limits each notebook cell (default ``CELL_TIMEOUT_S``). Returns the
+    exit code (module docstring).
+    """
+    stream = stream or sys.stderr
+    paths = [Path(p) for p in scenarios]
+    jobs = max(1, int(jobs or 1))
+    cities: dict = {}
+    checked = [(p, *validate(p, cities)) for p in paths]
+    valid = [(p, s) for p, s, err in checked if s is not None]
+    if not valid:
+        for p, _, err in checked:
+            print(f"{p}: {err}", file=stream)
+        return EXIT_INVALID
+
+    cycles = sorted({s.budget_cycle for _, s in valid})
+    cycle = str(cycles[0]) if len(cycles) == 1 else "mixed"
+    folder = new_run_folder(Path(out).resolve() / cycle, run_id)  # workers run elsewhere
+    run = Run(folder, cycle, jobs, [str(p) for p in paths])
+    date = _dt.date.today().isoformat()
+    names = _unique_names(paths)
+    report_nb = notebook_path(REPORT_NOTEBOOK)
+    tasks = []
+    for (p, s, err), name in zip(checked, names, strict=True):
+        rec = {"file": str(p), "name": name, "title": s.title if s else None,
+               "sha256": sha256_file(p) if p.is_file() else None,
+               "parameters": s.model_dump(mode="json") if s else None,
+               "status": "pending" if s else "failed", "error": err, "traceback": None,
+               "inputs_sha256": None, "summary": None, "timings_s": None, "seconds": None,
+               "warnings": [], "outputs": {}}
+        run.scenarios.append(rec)
+        if s is not None:
+            city = cities[str(s.city)]
+            tasks.append({"run_folder": str(folder), "name": name, "notebook": str(report_nb),
+                          "scenario_path": str(p.resolve()), "date": date, "timeout": timeout,
+                          "title": f"{s.title} — {city.name}, klimatinvesteringsplan {s.budget_cycle}",
+                          "footer": f"{city.name} · budget {s.budget_cycle} · {s.title} · {date}"})
+    run.write()
+    n = len(paths)
+    done = 0
+    for rec in run.scenarios:
+        if rec["status"] == "failed":
+            done += 1
+            failed = {"status": "failed", "seconds": 0, "error": rec["error"]}
+            _progress(done, n, Path(rec["file"]).name, failed, stream)
+    by_name = {r["name"]: r for r in run.scenarios}
+
+    def record(result: dict) -> None:
+        nonlocal done
+        rec = by_name[result["name"]]
+        rec.update({k: result[k] for k in ("status", "error", "traceback", "warnings", "outputs", "seconds")})
+        if result["status"] == "ok":
+            saved = saved_summary(folder / rec["name"])
+            rec["inputs_sha256"] = saved.get("inputs_sha256")
+            rec["summary"] = saved.get("summary")
+            rec["timings_s"] = saved.get("timings_s")
+        done += 1
+        _progress(done, n, Path(rec["file"]).name, rec, stream)
+        run.write()
+
+    executor = None
+    try:
+        with _sigterm_as_interrupt():
+            if jobs == 1 or len(tasks) <= 1:
+                for task in tasks:
+                    by_name[task["name"]]["status"] = "running"
+                    record(report_one(task))
+            else:
+                executor = cf.ProcessPoolExecutor(
+                    max_workers=min(jobs, len(tasks)),
+                    initializer=worker_init,
+                    mp_context=multiprocessing.get_context("spawn"),
+                )
+                futures = {executor.submit(worker_task, t): t for t in tasks}
+                for t in tasks:
+                    by_name[t["name"]]["status"] = "running"
+                for fut in cf.as_completed(futures):
+                    t = futures[fut]
+                    try:
+                        record(fut.result())
+                    except cf.process.BrokenProcessPool as e:
+                        record(
+                            {
+                                "name": t["name"],
+                                "status": "failed",
+                                "error": f"worker process died: {e}",
+                                "traceback": None,
+                                "warnings": [],
+                                "outputs": {},
+                                "seconds": None,
+                            }
+                        )
+                executor.shutdown(wait=True)
+                executor = None
+
+            ok = [r for r in run.scenarios if r["status"] == "ok"]
+            if len(ok) >= 2:
+                run.data["comparison"] = {"status": "running"}
+                run.write()
+                comp = compare_all(
+                    {
+                        "run_folder": str(folder),
+                        "notebook": str(notebook_path(COMPARISON_NOTEBOOK)),
+                        "folders": [str(folder / r["name"]) for r in ok],
+                        "date": date,
+                        "title": f"Scenario comparison — budget {cycle}",
+                        "footer": f"Scenario comparison · budget {cycle} · {date}",
+                    }
+                )
+                comp["scenarios"] = [r["name"] for r in ok]
+                run.data["comparison"] = comp
+                print(
+                    f"comparison {comp['status']} {comp['seconds']:.1f} s"
+                    + (f": {comp['error']}" if comp.get("error") else ""),
+                    file=stream,
+                    flush=True,
+                )
+            else:
+                run.data["comparison"] = {"status": "skipped: fewer than two scenarios succeeded"}
+    except KeyboardInterrupt:
+        with _signals_ignored():
+            if executor is not None:
+                _stop(executor)
+            _reconcile(folder, run)
+            run.finish(interrupted=True)
+        print(f"interrupted; partial run recorded in {folder / 'manifest.json'}", file=stream, flush=True)
+        raise
+    run.finish()
+    print(folder / "index.html")
+    return EXIT_OK if run.data["status"] == "complete" else EXIT_FAILED
+
+
+GRACE_S = 10.0  # after an interrupt, further Ctrl-C / SIGTERM are ignored this long (clean exit)
+
+
+@contextmanager
+def _signals_ignored():
+    """Let the clean-up after an interrupt, and the exit after it, finish even if Ctrl-C is
+    pressed again: signals are ignored during the clean-up and for ``GRACE_S`` seconds after it;
+    later ones get their usual handling back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = (signal.SIGINT, signal.SIGTERM)
+    old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in sigs}
+    try:
+        yield
+    finally:
+        until = time.monotonic() + GRACE_S
+
+        def grace(signum, frame):
+            if time.monotonic() < until:
+                return
+            previous = old.get(signum, signal.SIG_DFL)
+            signal.signal(signum, previous)
+            if callable(previous):
+                previous(signum, frame)
+            elif previous == signal.SIG_DFL:
+                os.kill(os.getpid(), signum)
+
+        for sig in sigs:
+            signal.signal(sig, grace)
+
+
+def _reconcile(folder: Path, run: Run) -> None:
+    """After an interrupt: a scenario whose report is in place finished (its record may not have
+    arrived); of any other, remove what an unfinished move left, and every hidden partial.
+    """
+    for partial in folder.glob(".*.partial*"):
+        shutil.rmtree(partial, ignore_errors=True) if partial.is_dir() else partial.unlink(missing_ok=True)
+    for rec in run.scenarios:
+        if rec["status"] in ("ok", "failed"):
+            continue
+        name = rec["name"]
+        if (folder / f"{name}.html").is_file() and (folder / name / "manifest.json").is_file():
+            saved = saved_summary(folder / name)
+            rec.update(
+                status="ok",
+                inputs_sha256=saved.get("inputs_sha256"),
+                summary=saved.get("summary"),
+                timings_s=saved.get("timings_s"),
+                outputs={"html": f"{name}.html", "tables": f"{name}/"}
+                | ({"xlsx": f"{name}.xlsx"} if (folder / f"{name}.xlsx").is_file() else {}),
+            )
+        else:
+            remove_outputs(folder, name)
+
+
+def _stop(executor: cf.ProcessPoolExecutor) -> None:
+    """Cancel pending work and stop the workers (each stops its kernel on SIGTERM)."""
+    procs = list(getattr(executor, "_processes", {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + 10
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()

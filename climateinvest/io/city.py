@@ -1,0 +1,427 @@
+"""CityData: read and validate a city's tables (a folder of CSV files or one XLSX workbook).
+
+CONTRACT (DESIGN.md section 3), normalised by the loader so later steps never re-check:
+- every table is a pandas DataFrame with exactly the documented columns (optional ones filled
+  with their defaults), numeric columns as float64 (``annual_cap`` NaN = no cap), text columns as
+  Python ``str`` with "" for empty optional text;
+- ``measures``: one row per measure in file order; ``capex_years`` default 1,
+  ``opex_change_per_year`` 0, ``direct_abatement_tco2e_per_year`` 0, ``exclusive_group``,
+  ``requires`` and ``source`` default "";
+- ``energy_prices`` / ``emission_factors``: a row whose ``price_path`` / ``factor_set`` is ``*``
+  applies to every path / set that has no row of its own for that carrier (so diesel needs no
+  copy per electricity convention);
+- ``baseline``: ``scope`` default ``territorial``;
+- ``funding_sources``: ``amortisation`` (``straight`` default, or ``annuity``) is an optional
+  extension column; ``eligible_sectors`` / ``eligible_payers`` kept as the raw ``;`` text.
+
+Further normalisation (extensions of the contract above, all compatible with it):
+- years and counts are float64 like every numeric column, but validated as whole numbers;
+- ``funding_sources``: ``interest_rate`` default 0; ``term_years`` NaN when empty (only a
+  ``loan`` needs one); ``eligible_sectors`` / ``eligible_payers`` default ``*``;
+- ``uncertainty``: ``mode`` may be empty for ``uniform`` and is then (low + high) / 2; no file
+  gives an empty frame with the documented columns;
+- choice values (payer, kind, scope, distribution, ...) are matched case-insensitively and stored
+  in lower case; all other text is kept as written, without surrounding whitespace;
+- every number is finite and sane so later steps never overflow: at most 1e15 in magnitude
+  (``tabular.MAGNITUDE``), 0 or at least 1e-100 in magnitude (``tabular.TINY``), and
+  ``capex_years``, ``lifetime_years`` and ``term_years`` at most 200 (``MAX_YEARS``); digits are
+  ASCII only; a key given twice in ``city.yaml`` (also "Name" beside "name") is an error.
+
+Messy input that is unambiguous is accepted and said in ``CityData.load_notes`` (see
+``tabular.py``, ``columns.py``); everything else is collected and raised as one ``ValidationError`` whose problems
+name the file (``measures.csv`` or ``city.xlsx:measures``), the row (header = row 1), the column,
+the value and the rule.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+import yaml
+
+from climateinvest.io import columns, tabular
+from climateinvest.io.columns import ANY, Col, Table, listing
+from climateinvest.io.errors import Problem, ValidationError
+
+TABLES = ("measures", "energy_changes", "energy_prices", "emission_factors", "baseline_emissions",
+          "funding_sources", "uncertainty")
+PAYERS = ("municipality", "municipal_company", "external")
+CITY_PAYERS = PAYERS[:2]  # the municipal group: their investment counts against the city's budget
+FUNDING_KINDS = ("grant", "loan", "own_funds")
+UNCERTAIN_PARAMETERS = ("capex", "opex", "abatement", "energy_price", "emission_factor")
+FIELDS = {"baseline_emissions": "baseline"}  # table name -> CityData field, where they differ
+
+
+@dataclass(frozen=True)
+class CityData:
+    """A validated city. Money in ``currency`` at ``price_year`` prices, real terms."""
+
+    name: str
+    country: str
+    currency: str
+    price_year: int
+    population: int
+    measures: pd.DataFrame
+    energy_changes: pd.DataFrame
+    energy_prices: pd.DataFrame
+    emission_factors: pd.DataFrame
+    baseline: pd.DataFrame
+    funding_sources: pd.DataFrame
+    uncertainty: pd.DataFrame
+    notes: str = ""
+    path: Path | None = None
+    files: dict[str, Path] = field(default_factory=dict)  # table name -> file it came from
+    load_notes: tuple[str, ...] = ()  # what the loader accepted and normalised (e.g. decimal comma)
+
+    @property
+    def measure_ids(self) -> list[str]:
+        """The measure ids in file order."""
+        return self.measures["measure_id"].tolist()
+
+    @property
+    def carriers(self) -> list[str]:
+        """The energy carriers that any measure changes, sorted."""
+        return sorted(set(self.energy_changes["carrier"]))
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table by its file name without ``.csv`` (``baseline_emissions`` is ``baseline``)."""
+        return getattr(self, FIELDS.get(name, name))
+
+    def label(self, name: str) -> str:
+        """How messages name a table's file: ``measures.csv`` or ``city.xlsx:measures``."""
+        file = self.files.get(name)
+        if file is not None and file.suffix.lower() == ".xlsx":
+            return f"{file.name}:{name}"
+        return file.name if file is not None else f"{name}.csv"
+
+
+# --- column specs -------------------------------------------------------------------------------
+
+def _loan_terms(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
+    rule = SPECS["funding_sources"].col("term_years").rule
+    return [Problem(label, f"must be {rule} for a loan, got an empty cell", row, "term_years", "")
+            for row in df.index[(df["kind"] == "loan") & (cells["term_years"] == "")]]
+
+
+def _bounds(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
+    out = []
+    for row, r in df.iterrows():
+        if pd.isna(r["low"]) or pd.isna(r["high"]):
+            continue  # a bad low or high cell is reported already; comparing with NaN says nothing
+        if r["distribution"] == "triangular" and cells.at[row, "mode"] == "":
+            out.append(Problem(label, "must not be empty for a triangular distribution", row,
+                               "mode", ""))
+        elif r["high"] < r["low"]:
+            out.append(Problem(label, f"must be ≥ low ({r['low']:g}), got {cells.at[row, 'high']}",
+                               row, "high", cells.at[row, "high"]))
+        elif (r["distribution"] == "triangular" and pd.notna(r["mode"])
+              and not r["low"] <= r["mode"] <= r["high"]):
+            out.append(Problem(label, f"must be from low to high ({r['low']:g} to {r['high']:g}), "
+                               f"got {cells.at[row, 'mode']}", row, "mode", cells.at[row, "mode"]))
+    return out
+
+
+ID = (r"[A-Za-z0-9_-]+", "an id of letters, digits, _ and - only")
+YEAR = {"kind": "whole", "lo": 1900, "hi": 2200}
+MAX_YEARS = 200  # longest investment period, lifetime or loan term: the arrays run this long
+SPECS: dict[str, Table] = {
+    "measures": Table((
+        Col("measure_id", pattern=ID), Col("name"), Col("sector"), Col("emission_source"),
+        Col("payer", choices=PAYERS), Col("capex", "number", lo=0),
+        Col("capex_years", "whole", False, 1.0, lo=1, most=MAX_YEARS),
+        Col("earliest_start_year", **YEAR), Col("lifetime_years", "whole", lo=1, most=MAX_YEARS),
+        Col("opex_change_per_year", "number", False, 0.0),
+        Col("direct_abatement_tco2e_per_year", "number", False, 0.0, lo=0),
+        Col("exclusive_group", required=False), Col("requires", required=False),
+        Col("source", required=False)), key=("measure_id",), min_rows=1),
+    "energy_changes": Table((
+        Col("measure_id"), Col("carrier"), Col("delta_mwh_per_year", "number")),
+        key=("measure_id", "carrier")),
+    "energy_prices": Table((
+        Col("carrier"), Col("price_path"), Col("year", **YEAR), Col("price_per_mwh", "number", lo=0)),
+        key=("carrier", "price_path", "year")),
+    "emission_factors": Table((
+        Col("carrier"), Col("factor_set"), Col("year", **YEAR),
+        Col("kgco2e_per_mwh", "number", lo=-10000)), key=("carrier", "factor_set", "year")),
+    "baseline_emissions": Table((
+        Col("source_id"), Col("sector"), Col("year", **YEAR), Col("tco2e", "number", lo=0),
+        Col("scope", required=False, default="territorial", choices=("territorial", "indirect"))),
+        key=("source_id", "year"), min_rows=1),
+    "funding_sources": Table((
+        Col("source_id"), Col("name"), Col("kind", choices=FUNDING_KINDS),
+        Col("max_share", "number", lo=0, hi=1), Col("annual_cap", "number", False, lo=0),
+        Col("interest_rate", "number", False, 0.0, lo=-0.05, hi=1),
+        Col("term_years", "whole", False, lo=1, most=MAX_YEARS),
+        Col("eligible_sectors", required=False, default=ANY, many=True),
+        Col("eligible_payers", required=False, default=ANY, many=True, choices=PAYERS),
+        Col("amortisation", required=False, default="straight", choices=("straight", "annuity"))),
+        key=("source_id",), check=_loan_terms),
+    "uncertainty": Table((
+        Col("target"), Col("parameter", choices=UNCERTAIN_PARAMETERS),
+        Col("distribution", choices=("triangular", "uniform")), Col("low", "number", lo=0),
+        Col("mode", "number", False), Col("high", "number")),
+        key=("target", "parameter"), optional=True, check=_bounds),
+}
+CITY = Table((Col("name"), Col("country"), Col("currency"), Col("price_year", **YEAR),
+              Col("population", "whole", lo=1), Col("notes", required=False)))
+
+
+def _cross_checks(t: dict[str, pd.DataFrame], label: dict[str, str]) -> list[Problem]:
+    """References between tables; ``t`` holds only the tables read with all required columns."""
+    out: list[Problem] = []
+
+    def refer(table: str, column: str, allowed: set[str], rule: str) -> None:
+        for row, v in t[table][column].items():
+            if v and v not in allowed:
+                out.append(Problem(label[table], f"must be {rule}, got {v!r}", row, column, v))
+
+    ids = set(t["measures"]["measure_id"]) if "measures" in t else set()
+    if {"measures", "baseline_emissions"} <= t.keys():
+        sources = set(t["baseline_emissions"]["source_id"])
+        refer("measures", "emission_source", sources,
+              f"a source_id of {label['baseline_emissions']} ({listing(sources)})")
+    if "measures" in t:
+        m = t["measures"]
+        refer("measures", "requires", ids, f"a measure_id of {label['measures']}")
+        group = dict(zip(m["measure_id"], m["exclusive_group"], strict=True))
+        for row, mid, req, grp in zip(m.index, m["measure_id"], m["requires"], m["exclusive_group"], strict=True):
+            if req and req == mid:
+                out.append(Problem(label["measures"], f"must name another measure, got {req!r} "
+                                   "(itself)", row, "requires", req))
+            elif req and grp and group.get(req) == grp:
+                out.append(Problem(label["measures"], f"must not be an alternative in the same "
+                                   f"exclusive_group {grp!r}, got {req!r}", row, "requires", req))
+    if {"measures", "energy_changes"} <= t.keys():
+        refer("energy_changes", "measure_id", ids, f"a measure_id of {label['measures']}")
+    carriers = set()
+    if "energy_changes" in t:
+        changes = t["energy_changes"]
+        for table, noun in (("energy_prices", "price"), ("emission_factors", "factor")):
+            if table not in t:
+                continue
+            carriers |= set(t[table]["carrier"])
+            for c in sorted(set(changes["carrier"]) - set(t[table]["carrier"]) - {""}):
+                rows = [str(r) for r in changes.index[changes["carrier"] == c]]
+                out.append(Problem(label[table], f"has no {noun} rows for carrier {c!r}, which "
+                                   f"{label['energy_changes']} uses (row{'s' * (len(rows) > 1)} "
+                                   f"{', '.join(rows)})", None,
+                                   "carrier", c))
+        carriers |= set(changes["carrier"])
+    if {"uncertainty", "measures", "energy_changes"} <= t.keys():
+        refer("uncertainty", "target", ids | carriers | {ANY}, "a measure_id, a carrier or *")
+    if "baseline_emissions" in t:
+        b = t["baseline_emissions"]
+        for column in ("sector", "scope"):
+            first: dict[str, tuple[int, str]] = {}
+            for row, sid, v in zip(b.index, b["source_id"], b[column], strict=True):
+                r0, v0 = first.setdefault(sid, (row, v))
+                if v != v0 and sid:
+                    out.append(Problem(label["baseline_emissions"], f"must be the same on every row "
+                                       f"of source_id {sid!r} ({v0!r} at row {r0}), got {v!r}",
+                                       row, column, v))
+    return out
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+class _Source(NamedTuple):
+    city_label: str
+    city: columns.Entries | None
+    raws: dict[str, tabular.RawTable]
+    files: dict[str, Path]
+    notes: list[str]
+    problems: list[Problem]
+
+
+def _from_folder(path: Path) -> _Source:
+    problems, notes, raws = [], [], {}
+    file = path / "city.yaml"
+    city = None
+    if not file.is_file():
+        problems.append(Problem(file.name, f"file not found in {path}"))
+    else:
+        text, how, unreadable = tabular.read_text(file, file.name)
+        notes += [f"{file.name}: {h}" for h in how]
+        problems += unreadable
+        if text is not None:
+            city = _yaml_entries(text, file.name, problems)
+    for name, spec in SPECS.items():
+        file = path / f"{name}.csv"
+        if file.is_file():
+            raws[name] = tabular.read_csv(file, file.name)
+        elif not spec.optional:
+            problems.append(Problem(file.name, f"file not found in {path}"))
+    files = {"city": path / "city.yaml"} | {name: path / f"{name}.csv" for name in raws}
+    return _Source("city.yaml", city, raws, files, notes, problems)
+
+
+def _yaml_entries(text: str, label: str, problems: list[Problem]) -> columns.Entries | None:
+    try:
+        raw = tabular.load_yaml(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problems.append(Problem(label, f"not valid YAML: {getattr(e, 'problem', e)}",
+                                row=mark.line + 1 if mark else None))
+        return None
+    except (ValueError, RecursionError) as e:  # an integer of > 4300 digits, nesting too deep
+        problems.append(Problem(label, f"not valid YAML: {type(e).__name__}: {e}"))
+        return None
+    if not isinstance(raw, dict):
+        problems.append(Problem(label, "must be a mapping of keys to values (name: ..., "
+                                       "country: ...)"))
+        return None
+    entries = {}
+    for key, value in raw.items():
+        if isinstance(value, (dict, list, set, tuple)):
+            problems.append(Problem(label, f"must be a single value, got {value!r}", None,
+                                    str(key), value))
+            value = None
+        name = str(key).strip().lower()
+        if name in entries:  # "Name" and "name": which one is meant?
+            problems.append(Problem(label, "appears twice (keys are read case-insensitively)",
+                                    None, name, value))
+        entries.setdefault(name, (None, tabular.cell_text(value).strip()))
+    return entries
+
+
+def _from_workbook(path: Path) -> _Source:
+    sheets, problems = tabular.read_workbook(path)
+    raws, notes, city = {}, [], None
+    for name in ("city", *SPECS) if sheets else ():
+        if name not in sheets:
+            if name == "city" or not SPECS[name].optional:
+                problems.append(Problem(path.name, f"has no sheet {name!r} (sheets: "
+                                        f"{listing(title for title, _ in sheets.values())})"))
+            continue
+        title, records = sheets[name]
+        if title != name:
+            notes.append(f"{path.name}: sheet {title!r} read as {name!r}")
+        if name == "city":
+            city = columns.key_values(records, f"{path.name}:city", problems)
+        else:
+            raws[name] = tabular.from_records(f"{path.name}:{name}", records)
+    files = {name: path for name in ("city", *raws)}
+    return _Source(f"{path.name}:city", city, raws, files, notes, problems)
+
+
+# --- public -------------------------------------------------------------------------------------
+
+def load_city(path: str | Path) -> CityData:
+    """Read and validate a city: a folder (``city.yaml`` + one CSV per table) or an ``.xlsx``
+    workbook (a ``city`` key/value sheet + one sheet per table).
+
+    Returns a ``CityData`` normalised as the module docstring says. Raises ``ValidationError``
+    listing every problem found (file, row, column, value, rule), never a bare parsing error.
+    """
+    path = Path(path)
+    if path.is_dir():
+        source = _from_folder(path)
+    elif path.is_file() and path.suffix.lower() == ".xlsx":
+        source = _from_workbook(path)
+    else:
+        why = "must be a city folder or an .xlsx workbook" if path.exists() else "not found"
+        raise ValidationError(Problem(str(path), why))
+    problems = list(source.problems)
+    city: dict[str, object] = {}
+    if source.city is not None:
+        city, found = columns.validate_entries(source.city, CITY, source.city_label)
+        problems += found
+    tables, complete, label = {}, {}, {n: f"{n}.csv" for n in SPECS}
+    for name, spec in SPECS.items():
+        raw = source.raws.get(name)
+        if raw is None or raw.cells is None:
+            tables[name] = spec.empty_frame()
+        if raw is None:
+            continue
+        label[name] = raw.label
+        problems += raw.problems
+        if raw.cells is None:
+            if not raw.problems:
+                problems.append(Problem(raw.label, "is empty: expected a header row with the "
+                                                   f"columns {', '.join(spec.names)}"))
+            continue
+        tables[name], found, ok = columns.validate(raw, spec)
+        problems += found
+        if ok:
+            complete[name] = tables[name]
+    problems += _cross_checks(complete, label)
+    if problems:
+        raise ValidationError(problems)
+    tables = {name: df.reset_index(drop=True) for name, df in tables.items()}
+    u = tables["uncertainty"]
+    u["mode"] = u["mode"].fillna((u["low"] + u["high"]) / 2)
+    summaries = [raw.summary() for raw in source.raws.values()]
+    return CityData(
+        name=city["name"], country=city["country"], currency=city["currency"],
+        price_year=int(city["price_year"]), population=int(city["population"]),
+        notes=city["notes"], path=path, files=source.files,
+        load_notes=tuple(source.notes + [s for s in summaries if s]),
+        **{FIELDS.get(name, name): df for name, df in tables.items()})
+
+
+def check_against_scenario(city: CityData, price_path: str, factor_set: str) -> None:
+    """Raise ValidationError unless every carrier used has prices on ``price_path`` and factors in
+    ``factor_set`` (directly or through ``*`` rows).
+    """
+    problems = []
+    for table, column, value, noun in (("energy_prices", "price_path", price_path, "prices"),
+                                       ("emission_factors", "factor_set", factor_set, "factors")):
+        df = city.table(table)
+        covered = set(df["carrier"][df[column].isin([value, ANY])])
+        if missing := [c for c in city.carriers if c not in covered]:
+            problems.append(Problem(
+                city.label(table), f"no {noun} for {listing(missing)} on {column} {value!r} and "
+                f"no '*' rows for them; {column}s in the data: "
+                f"{listing(set(df[column]) - {ANY})}", column=column, value=value))
+    if problems:
+        raise ValidationError(problems)
+
+
+def price_table(city: CityData, price_path: str) -> pd.DataFrame:
+    """The ``energy_prices`` rows [currency / MWh] that apply on ``price_path``: a carrier's own
+    rows on that path, else its ``*`` rows. Columns as ``energy_prices``; sorted by carrier, year.
+    """
+    return _applying(city.energy_prices, "price_path", price_path)
+
+
+def factor_table(city: CityData, factor_set: str) -> pd.DataFrame:
+    """The ``emission_factors`` rows [kg CO2e / MWh] that apply in ``factor_set``: a carrier's own
+    rows in that set, else its ``*`` rows. Columns as ``emission_factors``; sorted by carrier, year.
+    """
+    return _applying(city.emission_factors, "factor_set", factor_set)
+
+
+def _applying(df: pd.DataFrame, column: str, value: str) -> pd.DataFrame:
+    own = df[column] == value
+    star = (df[column] == ANY) & ~df["carrier"].isin(df.loc[own, "carrier"])
+    return df[own | star].sort_values(["carrier", "year"]).reset_index(drop=True)
+
+
+def write_city(city: CityData | None, path: str | Path, empty: bool = False) -> Path:
+    """Write ``city`` as a CSV folder, or as one workbook when ``path`` ends in ``.xlsx``, in the
+    format ``load_city`` reads (every column written; whole numbers without ``.0``).
+
+    ``empty`` (or no ``city``) writes a template to fill in: the ``city`` keys with empty values
+    and every table with its header row only.
+    """
+    path = Path(path)
+    keys = ("name", "country", "currency", "price_year", "population", "notes")
+    meta = {k: None if city is None else getattr(city, k) for k in keys}
+    if city is not None and not city.notes:
+        del meta["notes"]
+    empty = empty or city is None
+    frames = {name: spec.empty_frame() if empty else columns.for_writing(city.table(name))
+              for name, spec in SPECS.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".xlsx":
+        sheet = pd.DataFrame({"key": list(meta), "value": pd.Series(list(meta.values()), dtype=object)})
+        tabular.write_workbook({"city": sheet} | frames, path)
+        return path
+    path.mkdir(exist_ok=True)
+    text = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).replace(": null\n", ":\n")
+    (path / "city.yaml").write_text(text, encoding="utf-8")
+    for name, frame in frames.items():
+        frame.to_csv(path / f"{name}.csv", index=False, lineterminator="\n")
+    return path

@@ -1,0 +1,204 @@
+"""Solving the portfolio model with ``scipy.optimize.milp`` (HiGHS): options, statuses, stages.
+
+One step of :mod:`climateinvest.portfolio.select` (its docstring states the model and the objectives).
+Every solve passes ``time_limit`` (wall-clock seconds, what HiGHS measures) and ``mip_rel_gap`` =
+:data:`MIP_REL_GAP`. A solve is reported ``"optimal"`` only when HiGHS proved it within that gap;
+a time-limited incumbent is ``"feasible (time limit), gap x.xx %"``, no incumbent
+``"no solution (time limit)"``.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from climateinvest.portfolio.candidates import Problem
+from climateinvest.portfolio.model import Model
+from climateinvest.portfolio.tables import HOLD_TOL, cost_of, tonnes_of
+
+MIP_REL_GAP = 1e-4
+QUICK_BELOW_S = 2.0  # main time limits below this (interactive use) run the quick cost solve first
+
+
+@dataclass(frozen=True)
+class Solution:
+    """One solve's outcome: the choice, scipy's status code and text, objective and gap."""
+
+    x: np.ndarray      # (K,) bool
+    code: int          # scipy status, -1 = not solved (nothing to choose)
+    status: str
+    gap: float
+    found: bool        # the solver returned a point
+    tie_break: str = ""  # outcome of the cost tie-break (max_abatement only)
+    bound: float = np.nan  # proven bound on the objective, in its own units (NaN if unknown)
+
+
+class Clock:
+    """Wall-clock budget shared by consecutive solves: each gets what is left of ``limit``,
+    counted from the first solve (which gets all of it).
+    """
+
+    def __init__(self, limit: float):
+        self.limit = float(limit)
+        self.end: float | None = None
+
+    def left(self) -> float:
+        """Seconds left before the limit (the clock starts on the first call)."""
+        now = time.perf_counter()
+        if self.end is None:
+            self.end = now + self.limit
+            return self.limit
+        return min(self.limit, self.end - now)
+
+
+def status_text(code: int, gap: float | None, found: bool) -> str:
+    """Solver outcome as reported: ``optimal``, ``feasible (time limit), gap x.xx %`` or why not.
+
+    ``code`` is ``scipy.optimize.milp``'s ``status`` (0 optimal, 1 iteration/time limit,
+    2 infeasible, 3 unbounded, 4 other); a time-limited incumbent is never called optimal.
+    """
+    if code in (0, -1):
+        return "optimal"
+    if code == 1:
+        if not found:
+            return "no solution (time limit)"
+        g = np.nan if gap is None else float(gap)
+        return f"feasible (time limit), gap {g * 100:.3g} %" if np.isfinite(g) else "feasible (time limit), gap unknown"
+    return {2: "infeasible", 3: "unbounded"}.get(code, "solver failed")
+
+
+@contextlib.contextmanager
+def quiet_stdout():
+    """Send file descriptor 1 to the null device during a solve.
+
+    HiGHS prints ``HighsMipSolverData::transformNewIntegerFeasibleSolution tmpSolver.run();``
+    from C++ even with ``disp=False`` (ERGO-Code/HiGHS issue 2783), which would corrupt the
+    command line's output. The redirection is process-wide for the duration of the call.
+    """
+    try:
+        fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
+        saved = os.dup(fd)
+    except (OSError, ValueError, AttributeError):  # no real stdout (embedded interpreters)
+        yield
+        return
+    try:
+        for stream in (sys.stdout, sys.__stdout__):
+            with contextlib.suppress(OSError, ValueError, AttributeError):  # closed or odd streams
+                stream.flush()
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, fd)
+        finally:
+            os.close(null)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def _scaled(v: np.ndarray) -> float:
+    a = np.abs(v[np.isfinite(v)])
+    return float(a.max()) if a.size and a.max() > 0 else 1.0
+
+
+def solve(p: Problem, md: Model, objective: np.ndarray, budget: np.ndarray | None, extra,
+          time_limit: float) -> Solution:
+    """Minimise ``objective`` over the model with the yearly ``budget`` (None: no budget rows) and
+    ``extra`` rows (vector, low, high); with no time left nothing is solved.
+    """
+    nk = len(p.cand.m)
+    if nk == 0:
+        return Solution(np.zeros(0, bool), -1, "optimal", 0.0, True)
+    if not time_limit > 0:
+        return Solution(np.zeros(nk, bool), 1, status_text(1, None, False), np.nan, False)
+    A, lo, hi = [md.A], [md.lo], [md.hi]
+    if budget is not None:
+        f = _scaled(np.r_[budget, md.spend.data])
+        A.append(md.spend / f), lo.append(np.full(len(budget), -np.inf)), hi.append(np.asarray(budget, float) / f)
+    for vec, low, high in extra:
+        f = _scaled(vec)
+        A.append(sparse.csr_array(vec[None, :] / f)), lo.append(np.array([low / f])), hi.append(np.array([high / f]))
+    with quiet_stdout():
+        res = milp(objective / _scaled(objective), integrality=md.integrality, bounds=Bounds(0.0, md.ub),
+                   constraints=LinearConstraint(sparse.vstack(A).tocsr(), np.concatenate(lo), np.concatenate(hi)),
+                   options={"time_limit": float(time_limit), "mip_rel_gap": MIP_REL_GAP, "disp": False})
+    found = res.x is not None
+    x = (np.asarray(res.x[:nk]) > 0.5) if found else np.zeros(nk, bool)
+    gap = getattr(res, "mip_gap", None)
+    gap = float(gap) if gap is not None else np.nan
+    if res.status == 0 and not np.isfinite(gap):
+        gap = 0.0
+    bound = getattr(res, "mip_dual_bound", None)
+    bound = float(bound) * _scaled(objective) if bound is not None and np.isfinite(bound) else np.nan
+    return Solution(x, int(res.status), status_text(int(res.status), gap, found), gap, found, bound=bound)
+
+
+def _same_tonnes_rows(p: Problem, md: Model, x: np.ndarray) -> list:
+    """Rows fixing which measures with territorial tonnes are chosen, and with which tonnes, as in
+    ``x``; start years with the same tonnes and everything without territorial tonnes stay free.
+    Every portfolio meeting them abates exactly what ``x`` abates.
+    """
+    c = p.cand
+    classes: dict = {}
+    for k in np.flatnonzero(c.territorial & (c.e != 0)):
+        classes.setdefault((int(c.m[k]), float(c.e[k])), []).append(k)
+    rows = []
+    for ks in classes.values():
+        v = np.zeros(md.n)
+        v[ks] = 1.0
+        on = float(x[ks].any())
+        rows.append((v, on, on))
+    return rows
+
+
+def max_abatement(p: Problem, md: Model, budget, clock: Clock, quick: bool = False) -> Solution:
+    """Most territorial tonnes, then (tonnes held) the lowest NPV cost.
+
+    ``tie_break`` says how the cost solve ended: "optimal", "feasible (time limit), gap …" (the
+    gap of the portfolio returned to the bound the solve proved) or why it was skipped. With
+    ``quick`` (short time limits) a small cost solve within :func:`_same_tonnes_rows` of the first
+    portfolio runs first, so that a cost solve stopped by the clock still returns a good
+    portfolio; the cheapest portfolio holding the tonnes is returned, and a proven tie-break is
+    never changed.
+    """
+    first = solve(p, md, -md.tonnes, budget, [], clock.left())
+    if not first.found or first.code == -1:
+        return first
+    if first.code != 0:  # tonnes not proven optimal: holding them would only burn time
+        return dataclasses.replace(first, tie_break="skipped: the abatement was not proven optimal")
+    best = tonnes_of(p, first.x)
+    hold = best - HOLD_TOL * max(1.0, abs(best))
+    held = [(md.tonnes, hold, np.inf)]
+
+    def holds(sol: Solution) -> bool:
+        return sol.found and tonnes_of(p, sol.x) >= hold - 1e-9 * max(1.0, abs(best))
+
+    pool = [first.x]
+    if quick:
+        near = solve(p, md, md.cost, budget, held + _same_tonnes_rows(p, md, first.x), clock.left())
+        pool += [near.x] if holds(near) else []
+    second = solve(p, md, md.cost, budget, held, clock.left())
+    if second.code == 0 and holds(second):
+        return dataclasses.replace(first, x=second.x, tie_break="optimal")
+    pool = ([second.x] if holds(second) else []) + pool  # on a tie, the solve's own incumbent
+    x = min(pool, key=lambda x: cost_of(p, x))
+    if second.code != 1:  # infeasible or failed although the first portfolio holds: numerics
+        why = "its portfolio missed the held tonnes" if second.code == 0 else second.status
+        return dataclasses.replace(first, x=x, tie_break=f"not applied: {why}")
+    if x is second.x:
+        return dataclasses.replace(first, x=x, tie_break=second.status)
+    cost = cost_of(p, x)  # another portfolio is cheaper than the solve's incumbent: its own gap
+    gap = abs(cost - second.bound) / max(abs(cost), 1e-9) if np.isfinite(second.bound) else np.nan
+    return dataclasses.replace(first, x=x, tie_break=status_text(1, gap, True))
+
+
+def min_cost(p: Problem, md: Model, required: float, clock: Clock) -> Solution:
+    """Lowest NPV cost reaching ``required`` territorial tonnes in the target year."""
+    return solve(p, md, md.cost, p.budget, [(md.tonnes, required, np.inf)], clock.left())
