@@ -150,34 +150,83 @@ def _effect_years(flows: Flows, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return start + first, start + last
 
 
-def _greedy(K, E, T, standalone, src, share, cap, group, todo, sequential):
-    """Place the ``todo`` measures cheapest first; return order, alternatives
-    [(i, winner, scale)] and the measures left with nothing to abate.
+def mac_order(K, E, T, standalone, source, share, cap, group, todo, sequential: bool
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The MAC curve's order of every draw at once: cheapest per tonne first, re-priced as
+    sources are cut (the module docstring's rule; one loop over curve positions, each step
+    vectorised over the draws).
+
+    Parameters
+    ----------
+    K, E : (R, M) [currency]  NPV cost not scaled by the interaction (investment, running cost)
+        and scaled by it (energy effects), per draw r and measure m
+    T : (R, M) [t CO2e]  lifetime tonnes (discounted or plain) the cost per tonne divides by
+    standalone : (R, M) [t CO2e / year]  abatement in the reference year, standalone
+    source : (M,) int  emission-source code of each measure (0 … S − 1)
+    share, cap : (R, M) [-]  share of its source each measure removes, and min(1, baseline ÷
+        standalone)
+    group : (M,) int  exclusive-group code (−1 = none)
+    todo : (R, M) bool  measures that may stand on the curve
+    sequential : bool  re-price measures for what is left of their source
+
+    Returns
+    -------
+    order (R, M) int: measure indices, first to last, padded with −1; winner (R, M) int: for an
+    exclusive-group member left off the curve the measure that took its place (−1 otherwise);
+    alt_scale (R, M) [-]: that member's interaction scale when its group was taken (NaN
+    otherwise). Ties: larger width first, then lower index.
     """
-    n = len(K)
-    left = {s: 1.0 for s in set(src)}
-    todo = todo.copy()
-    order, alts = [], []
-    idx = np.arange(n)
-    while todo.any():
-        s = np.array([left[x] for x in src]) * cap if sequential else np.ones(n)
+    K, E, T, standalone, share, cap = (np.atleast_2d(np.asarray(a, float))
+                                       for a in (K, E, T, standalone, share, cap))
+    todo = np.array(np.atleast_2d(todo), dtype=bool)
+    source, group = np.asarray(source, int), np.asarray(group, int)
+    R, M = K.shape
+    left = np.ones((R, int(source.max(initial=-1)) + 1))
+    order = np.full((R, M), -1)
+    winner = np.full((R, M), -1)
+    alt_scale = np.full((R, M), np.nan)
+    same_group = (group[:, None] == group[None, :]) & (group[:, None] >= 0)  # (M, M)
+    for step in range(M):
+        s = left[:, source] * cap if sequential else np.ones((R, M))
         width = standalone * s
         ok = todo & (width > TINY_TCO2E)
-        if not ok.any():
+        live = np.flatnonzero(ok.any(axis=1))
+        if not len(live):
             break
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             cpt = np.where(ok, (K + s * E) / np.where(ok, s * T, 1.0), np.inf)
-        cand = idx[ok]
-        pick = int(cand[np.lexsort((cand, -width[ok], cpt[ok]))[0]])
-        order.append(pick)
-        todo[pick] = False
-        if group[pick]:
-            for j in idx[todo & (group == group[pick])]:
-                alts.append((int(j), pick, float(s[j])))
-                todo[j] = False
+        cpt[np.isnan(cpt)] = np.inf
+        tie = ok & (cpt == cpt.min(axis=1, keepdims=True))
+        tie &= width == np.where(tie, width, -np.inf).max(axis=1, keepdims=True)
+        pick = np.argmax(tie[live], axis=1)
+        order[live, step] = pick
+        todo[live, pick] = False
+        rr, mm = np.nonzero(todo[live] & same_group[pick])
+        r_alt = live[rr]
+        winner[r_alt, mm], alt_scale[r_alt, mm] = pick[rr], s[r_alt, mm]
+        todo[r_alt, mm] = False
         if sequential:
-            left[src[pick]] *= 1.0 - share[pick]
-    return np.array(order, dtype=int), alts, idx[todo]
+            left[live, source[pick]] *= 1.0 - share[live, pick]
+    return order, winner, alt_scale
+
+
+def _greedy(K, E, T, standalone, src, share, cap, group, todo, sequential):
+    """Place the ``todo`` measures cheapest first (:func:`mac_order`, one draw); return order,
+    alternatives [(i, winner, scale)] and the measures left with nothing to abate.
+    """
+    src_code = pd.factorize(pd.Series(src, dtype=object))[0]
+    labels = pd.Series(group, dtype=object).fillna("").astype(str)
+    group_code = np.where(labels.to_numpy(object) == "", -1, pd.factorize(labels)[0])
+    order, winner, alt_scale = mac_order(K, E, T, standalone, src_code, share, cap, group_code,
+                                         todo, sequential)
+    order = order[0][order[0] >= 0]
+    step = np.empty(len(K), dtype=int)
+    step[order] = np.arange(len(order))
+    alt = np.flatnonzero(winner[0] >= 0)
+    alt = alt[np.lexsort((alt, step[winner[0, alt]]))]
+    alts = [(int(j), int(winner[0, j]), float(alt_scale[0, j])) for j in alt]
+    leftover = np.flatnonzero(todo & ~np.isin(np.arange(len(K)), order) & (winner[0] < 0))
+    return order.astype(int), alts, leftover
 
 
 def _reasons(standalone, T, y0, y1, year, factor_set) -> np.ndarray:

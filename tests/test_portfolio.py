@@ -235,9 +235,9 @@ def test_no_solution_within_the_time_limit_gives_an_empty_portfolio(city, measur
     monkeypatch.setattr(portfolio_solve, "milp", lambda *a, **k: OptimizeResult(status=1, x=None, mip_gap=None, success=False))
     sc = make_scenario(objective="min_cost", target={"year": 2030, "base_year": 1990, "reduction": 0.79})
     r = pf.select_portfolio(city, sc, measures)
-    assert r.status == "no solution (time limit)" and not r.optimal
+    assert r.status == "no solution (node limit)" and not r.optimal
     assert r.chosen.empty and r.shortfall_tco2e == pytest.approx(r.required_tco2e)
-    assert (r.frontier["status"] == "no solution (time limit)").all()
+    assert (r.frontier["status"] == "no solution (node limit)").all()
 
 
 def test_status_text_never_calls_a_time_limited_result_optimal():
@@ -247,26 +247,26 @@ def test_status_text_never_calls_a_time_limited_result_optimal():
     assert pf.status_text(1, None, True) == "feasible (time limit), gap unknown"
     assert pf.status_text(1, None, False) == "no solution (time limit)"
     assert pf.status_text(2, None, False) == "infeasible"
+    assert pf.status_text(1, 0.0123, True, "node limit") == "feasible (node limit), gap 1.23 %"
 
 
-def test_time_limited_solve_is_reported_with_its_gap_and_options_are_always_set(city, measures, monkeypatch):
+def test_limited_solve_is_reported_with_its_gap_and_the_limits_are_deterministic(city, measures, monkeypatch):
     real, calls = portfolio_solve.milp, []
 
     def limited(*args, **kwargs):
         calls.append(dict(kwargs["options"]))  # milp pops keys from the dict
         res = real(*args, **kwargs)
-        res.status, res.mip_gap = 1, 0.05  # as if HiGHS stopped at the time limit with this gap
+        res.status, res.mip_gap = 1, 0.05  # as if HiGHS stopped at the node limit with this gap
         return res
 
     monkeypatch.setattr(portfolio_solve, "milp", limited)
-    sc = make_scenario(solver_time_limit_s=7.5)
+    sc = make_scenario(solver_time_limit_s=7.5)  # not read: no wall clock unless time_limit_s is given
     r = pf.select_portfolio(city, sc, measures, frontier=[0.5, 1.0])
-    assert r.status == "feasible (time limit), gap 5 %" and not r.optimal and r.gap == 0.05
+    assert r.status == "feasible (node limit), gap 5 %" and not r.optimal and r.gap == 0.05
     assert any("not proven optimal" in n for n in r.notes)
     assert calls and all(o["mip_rel_gap"] == pf.MIP_REL_GAP and o["disp"] is False for o in calls)
-    assert calls[0]["time_limit"] == 7.5
-    assert all(0 < o["time_limit"] <= 7.5 for o in calls)
-    assert (r.frontier["status"] == "feasible (time limit), gap 5 %").all()
+    assert all(o["node_limit"] == pf.MIP_NODE_LIMIT and "time_limit" not in o for o in calls)
+    assert (r.frontier["status"] == "feasible (node limit), gap 5 %").all()
 
 
 @pytest.mark.parametrize("budget", [BUDGET, {2027: 5e6, 2028: 0.0, 2029: 20e6}, {2027: 9e6, 2028: 9e6}])
@@ -479,7 +479,7 @@ def test_tangent_points_keep_the_envelope_within_its_tolerance():
     assert len(tangent_points(0.0)) == 0
 
 
-def test_time_limit_keyword_overrides_the_scenario_and_is_shared_by_the_solves(city, measures, monkeypatch):
+def test_time_limit_keyword_is_the_only_wall_clock_and_is_shared_by_the_solves(city, measures, monkeypatch):
     real, calls = portfolio_solve.milp, []
 
     def recording(*args, **kwargs):
@@ -494,9 +494,8 @@ def test_time_limit_keyword_overrides_the_scenario_and_is_shared_by_the_solves(c
     assert r.status in ("optimal",) or r.status.startswith(("feasible (time limit)", "no solution (time limit)"))
     assert set(r.timings) == {"model", "select", "frontier"} and all(v >= 0 for v in r.timings.values())
     calls.clear()
-    pf.select_portfolio(city, sc, measures, frontier=[0.5])
-    assert calls[0]["time_limit"] == 30.0
-    assert all(0 < o["time_limit"] <= pf.FRONTIER_TIME_LIMIT_S for o in calls[2:])
+    pf.select_portfolio(city, sc, measures, frontier=[0.5])  # the batch: deterministic limits only
+    assert calls and all("time_limit" not in o and o["node_limit"] == pf.MIP_NODE_LIMIT for o in calls)
     with pytest.raises(ValueError, match="time_limit_s must be > 0"):
         pf.select_portfolio(city, sc, measures, frontier=False, time_limit_s=0.0)
 
@@ -514,10 +513,10 @@ def test_a_time_limited_tie_break_is_reported_not_called_optimal(city, measures,
     monkeypatch.setattr(portfolio_solve, "milp", tie_break_limited)
     r = pf.select_portfolio(city, make_scenario(), measures, frontier=[0.5, 1.0, 1.5])
     assert r.status == "optimal" and r.optimal  # the tonnes are proven
-    assert any("cost tie-break stopped at the time limit (feasible (time limit), gap 2 %)" in m for m in r.notes)
+    assert any("cost tie-break stopped at a solver limit (feasible (node limit), gap 2 %)" in m for m in r.notes)
     f = r.frontier
     assert (f["status"] == "optimal").all()
-    assert (f["tie_break"] == "feasible (time limit), gap 2 %").all()
+    assert (f["tie_break"] == "feasible (node limit), gap 2 %").all()
     # the held tonnes are kept: the tie-break's portfolio abates what the first solve proved
     every = brute_force(city, make_scenario(), measures)
     assert r.achieved_tco2e == pytest.approx(max(t for t, _, _ in every), rel=1e-6)

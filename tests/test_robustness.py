@@ -124,7 +124,8 @@ def test_every_variant_loads_to_the_same_tables(tmp_path):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, dict]:
     """``climateinvest run`` on Landskrona: clean (twice, different hash seeds) and per variant,
-    plus ``validate`` on each variant; all started at once, then collected."""
+    plus ``validate`` on each variant; all started at once, then collected, with a CPU-bound
+    process running beside them (the tables may not depend on the machine's load)."""
     base = tmp_path_factory.mktemp("robust")
     jobs = {}
     for name, hashseed, folder in (("clean", "0", LANDSKRONA), ("again", "4711", LANDSKRONA),
@@ -135,13 +136,18 @@ def runs(tmp_path_factory) -> dict[str, dict]:
         jobs[name] = [CLI + ["run", str(scenario), "--out", str(base / name / "out")], env]
         if folder is None:
             jobs[f"validate-{name}"] = [CLI + ["validate", str(city)], env]
-    procs = {k: subprocess.Popen(argv, cwd=base, env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True) for k, (argv, env) in jobs.items()}
-    results = {}
-    for k, p in procs.items():
-        stdout, stderr = p.communicate(timeout=900)
-        results[k] = {"code": p.returncode, "stdout": stdout, "stderr": stderr,
-                      "out": base / k / "out", "city": base / k / "city"}
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        procs = {k: subprocess.Popen(argv, cwd=base, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True) for k, (argv, env) in jobs.items()}
+        results = {}
+        for k, p in procs.items():
+            stdout, stderr = p.communicate(timeout=900)
+            results[k] = {"code": p.returncode, "stdout": stdout, "stderr": stderr,
+                          "out": base / k / "out", "city": base / k / "city"}
+    finally:
+        burner.kill()
+        burner.wait()
     return results
 
 
@@ -149,23 +155,11 @@ def result_csvs(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.csv"))}
 
 
-# BUG for the lead (portfolio.py), see the report: the frontier's solves stop at a wall-clock
-# limit (FRONTIER_TIME_LIMIT_S = 1 s), so under load the same inputs give other frontier points,
-# even in rows labelled "optimal" (the tie-break solve's limit is not in the status). Until that
-# is fixed a difference in this table only is an expected failure; any other difference fails.
-TIMING_DEPENDENT = {"portfolio_frontier"}
-TIMING_BUG = ("BUG for the lead (portfolio.py): the frontier's MILP solves stop at a wall-clock "
-              "time limit, so portfolio_frontier depends on the machine's load; every other "
-              "table was byte-identical")
-
-
 def assert_byte_identical(mine: dict[str, bytes], theirs: dict[str, bytes]) -> None:
-    """Every result CSV byte-identical (the one known exception: TIMING_DEPENDENT, xfail)."""
-    assert mine.keys() == theirs.keys()
+    """Every result CSV byte-identical, the efficient frontier included."""
+    assert mine.keys() == theirs.keys() and "portfolio_frontier.csv" in mine
     differing = sorted(name for name in mine if mine[name] != theirs[name])
-    assert [n for n in differing if n[:-4] not in TIMING_DEPENDENT] == [], differing
-    if differing:
-        pytest.xfail(f"{TIMING_BUG} ({', '.join(differing)} differ)")
+    assert differing == []
 
 
 @pytest.mark.slow
@@ -250,9 +244,7 @@ def test_workbooks_differ_only_by_their_timestamps(runs):
     pa, pb = xlsx_parts(a), xlsx_parts(b)
     assert pa.keys() == pb.keys() and "sheet:measures" in pa
     differing = sorted(k for k in pa if pa[k] != pb[k])
-    assert [k for k in differing if k.removeprefix("sheet:") not in TIMING_DEPENDENT] == [], differing
-    if differing:
-        pytest.xfail(f"{TIMING_BUG} ({', '.join(differing)} differ)")
+    assert differing == [] and "sheet:portfolio_frontier" in pa
     assert deterministic_xlsx(a) == deterministic_xlsx(b)
 
 

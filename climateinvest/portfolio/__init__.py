@@ -7,7 +7,7 @@ them into :func:`select_portfolio`.
 """
 from climateinvest.portfolio.select import (
     FRONTIER_SHARES,
-    FRONTIER_TIME_LIMIT_S,
+    MIP_NODE_LIMIT,
     MIP_REL_GAP,
     PortfolioResult,
     flows_for_chosen,
@@ -16,5 +16,5 @@ from climateinvest.portfolio.select import (
     status_text,
 )
 
-__all__ = ["FRONTIER_SHARES", "FRONTIER_TIME_LIMIT_S", "MIP_REL_GAP", "PortfolioResult",
+__all__ = ["FRONTIER_SHARES", "MIP_NODE_LIMIT", "MIP_REL_GAP", "PortfolioResult",
            "flows_for_chosen", "required_reduction", "select_portfolio", "status_text"]

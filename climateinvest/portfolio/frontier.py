@@ -3,11 +3,10 @@
 One step of :mod:`climateinvest.portfolio.select`. The ``max_abatement`` problem (same model, same two
 stages) re-solved with every year's budget scaled by :data:`FRONTIER_SHARES`; without a budget,
 the reference (100 %) is the yearly budget-counted investment of the unconstrained
-``max_abatement`` portfolio. Each point's solves share at most :data:`FRONTIER_TIME_LIMIT_S`
-(wall clock) and run the quick cost solve first (see
-:func:`climateinvest.portfolio.solve.max_abatement`), so a point cut by the clock on a loaded
-machine still shows a good portfolio; ``status`` says whether its tonnes are proven optimal,
-``tie_break`` how its cost tie-break ended, so a time-limited point is never shown as optimal.
+``max_abatement`` portfolio. The points are solved under the main selection's limits: by
+default only the deterministic node limit (no wall clock), so every point is the same on any
+machine under any load; ``status`` says whether its tonnes are proven optimal, ``tie_break`` how
+its cost tie-break ended, so a point stopped by a limit is never shown as optimal.
 """
 from __future__ import annotations
 
@@ -20,19 +19,19 @@ from climateinvest.portfolio.solve import Clock, Solution, max_abatement
 from climateinvest.portfolio.tables import chosen_table, comparison_row, spent
 
 FRONTIER_SHARES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
-FRONTIER_TIME_LIMIT_S = 10.0  # per point, all its solves; a point typically needs 0.05–0.4 s CPU, so
-# the wall-clock limit is far enough away that a loaded machine does not change the result
 FRONTIER_COLUMNS = ["budget_share", "budget_total", "tco2e", "npv_cost", "capex_in_budget", "n_measures",
                     "status", "tie_break", "greedy_tco2e"]
 
 
-def frontier(p: Problem, md: Model, shares, main: Solution | None, time_limit: float) -> pd.DataFrame:
+def frontier(p: Problem, md: Model, shares, main: Solution | None, time_limit: float | None = None
+             ) -> pd.DataFrame:
     """Max abatement per budget share; ``main`` is the max_abatement solution at the scenario's
-    budget (reused at share 1), None under min_cost; ``time_limit`` caps each point's solves.
+    budget (reused at share 1), None under min_cost; ``time_limit`` [s] wall clock per point
+    (None: none, the deterministic default).
     """
     if not len(shares):
         return pd.DataFrame(columns=FRONTIER_COLUMNS)
-    limit = min(time_limit, FRONTIER_TIME_LIMIT_S)
+    limit = time_limit
     ref = p.budget
     if ref is None:  # no budget: scale the yearly spending of the unconstrained max-abatement portfolio
         x = main.x if main is not None else max_abatement(p, md, None, Clock(limit)).x
@@ -41,7 +40,7 @@ def frontier(p: Problem, md: Model, shares, main: Solution | None, time_limit: f
     for f in shares:
         b = ref * float(f)
         same = main is not None and p.budget is not None and float(f) == 1.0
-        sol = main if same else max_abatement(p, md, b, Clock(limit), quick=True)
+        sol = main if same else max_abatement(p, md, b, Clock(limit), quick=limit is not None)
         t = comparison_row("", chosen_table(p, sol.x), p.required)
         g = comparison_row("", chosen_table(p, greedy(p, b)), p.required)
         out.append((float(f), float(b.sum()), t["tco2e_target_year"], t["npv_cost"], t["capex_in_budget"],

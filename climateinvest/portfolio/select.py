@@ -49,29 +49,33 @@ sources (indirect ones are reported beside, docs/architecture.md section 3).
   those tonnes held (relative tolerance 1e-6), minimise the NPV cost. With a positive discount
   rate that tie-break starts money-saving measures first and may defer measures with a net cost
   when the budget allows. It runs only when the tonnes are proven optimal; a note says when it was
-  skipped or stopped at the time limit.
+  skipped or stopped at a solver limit.
 * ``min_cost``: minimise NPV cost subject to tonnes ≥ the required reduction, Σ_territorial
   baseline(target year) − (1 − reduction) × Σ_territorial baseline(base year) (baseline with
   ``scenario.baseline_trend``). If no portfolio reaches it (infeasible, or none found within the
-  time limit) the ``max_abatement`` portfolio is reported with ``shortfall_tco2e`` > 0. An
+  solver's limits) the ``max_abatement`` portfolio is reported with ``shortfall_tco2e`` > 0. An
   unreachable target never raises.
 
-**Solving.** Every solve passes ``time_limit`` and ``mip_rel_gap`` = :data:`MIP_REL_GAP`. The main
-selection's solves share ``time_limit_s`` (default ``scenario.solver_time_limit_s``, wall clock,
-each solve gets what is left); each frontier point's solves share at most
-:data:`FRONTIER_TIME_LIMIT_S`. ``status`` is ``"optimal"`` (proven within the gap),
-``"feasible (time limit), gap x.xx %"`` or ``"no solution (time limit)"`` (empty portfolio); the
-cost tie-break's outcome is in ``notes`` (and in the frontier's ``tie_break`` column). Below
-:data:`~climateinvest.portfolio.solve.QUICK_BELOW_S` (interactive use) a small cost solve that
-keeps the first portfolio's measures with territorial tonnes (free in their start years among
-equal tonnes and in everything without territorial tonnes) runs before the full tie-break, so
-that a tie-break stopped by the clock still returns a good portfolio, with its gap to the bound
-the full tie-break proved.
+**Solving.** Every solve passes ``mip_rel_gap`` = :data:`MIP_REL_GAP` and the deterministic
+node limit :data:`~climateinvest.portfolio.solve.MIP_NODE_LIMIT`; by default there is **no
+wall-clock limit**, so the same inputs give byte-identical tables whatever the machine's load
+(``scenario.solver_time_limit_s`` is not read here). Only a caller that passes ``time_limit_s``
+(the interactive explorer) gets a wall-clock limit, shared by the main selection's solves (each
+gets what is left) and applied to each frontier point. ``status`` is ``"optimal"`` (proven within
+the gap), ``"feasible (node limit), gap x.xx %"`` (``time limit`` with ``time_limit_s``) or
+``"no solution (…)"`` (empty portfolio); the cost tie-break's outcome is in ``notes`` (and in the
+frontier's ``tie_break`` column). With a ``time_limit_s`` below
+:data:`~climateinvest.portfolio.solve.QUICK_BELOW_S` a small cost solve that keeps the first
+portfolio's measures with territorial tonnes (free in their start years among equal tonnes and in
+everything without territorial tonnes) runs before the full tie-break, so that a tie-break
+stopped by the clock still returns a good portfolio, with its gap to the bound the full
+tie-break proved.
 Standard output is sent to the null device during a solve (HiGHS prints from C++).
 
 **Greedy baseline** (:mod:`~climateinvest.portfolio.greedy`): fund down the MAC curve, each measure
-in the earliest plan year whose remaining budget takes it. It is a feasible point of the MILP,
-so it never beats a proven optimum; the ``comparison`` table shows by how much the optimum gains.
+in the earliest plan year whose remaining budget takes it — the one greedy rule, also walked per
+Monte Carlo draw by the re-selection. It is a feasible point of the MILP, so it never beats a
+proven optimum; the ``comparison`` table shows by how much the optimum gains.
 
 **Frontier** (:mod:`~climateinvest.portfolio.frontier`): the ``max_abatement`` problem re-solved
 with every year's budget scaled by :data:`FRONTIER_SHARES`.
@@ -94,14 +98,22 @@ from climateinvest.io.city import CityData
 from climateinvest.io.scenario import Scenario
 from climateinvest.io.tables import StepTables
 from climateinvest.portfolio.candidates import CITY_PAYERS, build_problem, required_reduction
-from climateinvest.portfolio.frontier import FRONTIER_SHARES, FRONTIER_TIME_LIMIT_S
+from climateinvest.portfolio.frontier import FRONTIER_SHARES
 from climateinvest.portfolio.frontier import frontier as build_frontier
 from climateinvest.portfolio.greedy import greedy
 from climateinvest.portfolio.model import build_model
-from climateinvest.portfolio.solve import MIP_REL_GAP, QUICK_BELOW_S, Clock, max_abatement, min_cost, status_text
+from climateinvest.portfolio.solve import (
+    MIP_NODE_LIMIT,
+    MIP_REL_GAP,
+    QUICK_BELOW_S,
+    Clock,
+    max_abatement,
+    min_cost,
+    status_text,
+)
 from climateinvest.portfolio.tables import HOLD_TOL, chosen_table, comparison_row, spending, spent
 
-__all__ = ["CITY_PAYERS", "FRONTIER_SHARES", "FRONTIER_TIME_LIMIT_S", "MIP_REL_GAP", "PortfolioResult",
+__all__ = ["CITY_PAYERS", "FRONTIER_SHARES", "MIP_NODE_LIMIT", "MIP_REL_GAP", "PortfolioResult",
            "flows_for_chosen", "required_reduction", "select_portfolio", "status_text"]
 
 
@@ -126,7 +138,8 @@ class PortfolioResult(StepTables):
         — max abatement against the total budget
     spending : long table of the chosen investment: measure_id, sector, payer, start_year, year,
         capex [currency], counts_against_budget, in_cycle
-    status : "optimal" | "feasible (time limit), gap x.xx %" | "no solution (time limit)"
+    status : "optimal" | "feasible (node limit), gap x.xx %" | "no solution (node limit)" (``time
+        limit`` instead of ``node limit`` when a wall-clock ``time_limit_s`` was given)
     objective : the scenario's objective; ``message`` says what was done (e.g. the fallback)
     required_tco2e, achieved_tco2e, shortfall_tco2e : territorial tonnes in the target year
     gap : relative MIP gap of the main solve (NaN if unknown)
@@ -176,11 +189,11 @@ class PortfolioResult(StepTables):
 
 def _tie_break_note(tie_break: str) -> str | None:
     if tie_break.startswith("skipped"):
-        return "cost tie-break skipped: the abatement was not proven optimal within the time limit"
+        return "cost tie-break skipped: the abatement was not proven optimal within the solver's limits"
     if tie_break.startswith("not applied"):
         return f"cost tie-break {tie_break}"
     if tie_break not in ("", "optimal"):
-        return f"cost tie-break stopped at the time limit ({tie_break})"
+        return f"cost tie-break stopped at a solver limit ({tie_break})"
     return None
 
 
@@ -200,16 +213,17 @@ def select_portfolio(city: CityData, scenario: Scenario, measures: pd.DataFrame,
         interaction order), optional
     frontier : True (the :data:`FRONTIER_SHARES`), False (no frontier) or a sequence of budget
         shares
-    time_limit_s : float [s], optional  wall-clock limit of the main selection's solves together,
-        instead of ``scenario.solver_time_limit_s`` (e.g. 0.4 for an interactive explorer; the
-        ``status`` then says honestly whether the result is proven optimal)
+    time_limit_s : float [s], optional  wall-clock limit of the main selection's solves together
+        and of each frontier point (e.g. 0.4 for an interactive explorer; the ``status`` then says
+        honestly whether the result is proven optimal). Default None: no wall-clock limit, only
+        the deterministic node limit, so the result does not depend on the machine's load
 
     Returns
     -------
     PortfolioResult. Never raises for an unreachable target: it reports ``shortfall_tco2e``.
     """
-    limit = float(scenario.solver_time_limit_s if time_limit_s is None else time_limit_s)
-    if not limit > 0:
+    limit = None if time_limit_s is None else float(time_limit_s)
+    if limit is not None and not limit > 0:
         raise ValueError(f"time_limit_s must be > 0 seconds, got {time_limit_s!r}")
     cpu = time.process_time()
     p = build_problem(city, scenario, measures, macc_curve)
@@ -217,7 +231,7 @@ def select_portfolio(city: CityData, scenario: Scenario, measures: pd.DataFrame,
     timings = {"model": time.process_time() - cpu}
     cpu = time.process_time()
     notes = list(p.notes)
-    clock, quick = Clock(limit), limit < QUICK_BELOW_S
+    clock, quick = Clock(limit), limit is not None and limit < QUICK_BELOW_S
     required = p.required
     if scenario.objective == "min_cost":
         sol = min_cost(p, md, required, clock)
@@ -232,11 +246,11 @@ def select_portfolio(city: CityData, scenario: Scenario, measures: pd.DataFrame,
         sol = max_abatement(p, md, p.budget, clock, quick)
         message = (f"most abatement in {p.target_year} within the budget, cheapest among equals"
                    if sol.code in (0, -1) else
-                   f"the most abatement in {p.target_year} found within the time limit ({sol.status})")
+                   f"the most abatement in {p.target_year} found within the solver's limits ({sol.status})")
     if _tie_break_note(sol.tie_break):
         notes.append(_tie_break_note(sol.tie_break))
     if not sol.found:
-        message += "; the solver found no portfolio within the time limit, an empty one is reported"
+        message += "; the solver found no portfolio within its limits, an empty one is reported"
     timings["select"] = time.process_time() - cpu
     chosen = chosen_table(p, sol.x)
     achieved = float(chosen.loc[chosen["scope"] == "territorial", "adjusted_tco2e"].sum())

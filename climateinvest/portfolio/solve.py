@@ -1,10 +1,12 @@
 """Solving the portfolio model with ``scipy.optimize.milp`` (HiGHS): options, statuses, stages.
 
 One step of :mod:`climateinvest.portfolio.select` (its docstring states the model and the objectives).
-Every solve passes ``time_limit`` (wall-clock seconds, what HiGHS measures) and ``mip_rel_gap`` =
-:data:`MIP_REL_GAP`. A solve is reported ``"optimal"`` only when HiGHS proved it within that gap;
-a time-limited incumbent is ``"feasible (time limit), gap x.xx %"``, no incumbent
-``"no solution (time limit)"``.
+Every solve passes ``mip_rel_gap`` = :data:`MIP_REL_GAP` and the deterministic ``node_limit`` =
+:data:`MIP_NODE_LIMIT` (branch-and-bound nodes, counted the same on any machine), so the same
+inputs give the same result whatever the machine's load. A wall-clock ``time_limit`` is passed
+only when the caller asks for one (interactive use, :class:`Clock` with a limit). A solve is
+reported ``"optimal"`` only when HiGHS proved it within the gap; an incumbent stopped by a limit
+is ``"feasible (node limit), gap x.xx %"`` (or ``time limit``), no incumbent ``"no solution (…)"``.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from climateinvest.portfolio.model import Model
 from climateinvest.portfolio.tables import HOLD_TOL, cost_of, tonnes_of
 
 MIP_REL_GAP = 1e-4
+MIP_NODE_LIMIT = 50_000  # branch-and-bound nodes per solve: deterministic, far above what a solve needs
 QUICK_BELOW_S = 2.0  # main time limits below this (interactive use) run the quick cost solve first
 
 
@@ -42,15 +45,23 @@ class Solution:
 
 class Clock:
     """Wall-clock budget shared by consecutive solves: each gets what is left of ``limit``,
-    counted from the first solve (which gets all of it).
+    counted from the first solve (which gets all of it). ``limit`` None: no wall-clock limit
+    (the deterministic default; the node limit still applies).
     """
 
-    def __init__(self, limit: float):
-        self.limit = float(limit)
+    def __init__(self, limit: float | None = None):
+        self.limit = None if limit is None else float(limit)
         self.end: float | None = None
 
-    def left(self) -> float:
-        """Seconds left before the limit (the clock starts on the first call)."""
+    @property
+    def word(self) -> str:
+        """Which limit can stop a solve, as the status names it."""
+        return "node limit" if self.limit is None else "time limit"
+
+    def left(self) -> float | None:
+        """Seconds left before the limit (the clock starts on the first call); None: no limit."""
+        if self.limit is None:
+            return None
         now = time.perf_counter()
         if self.end is None:
             self.end = now + self.limit
@@ -58,19 +69,20 @@ class Clock:
         return min(self.limit, self.end - now)
 
 
-def status_text(code: int, gap: float | None, found: bool) -> str:
-    """Solver outcome as reported: ``optimal``, ``feasible (time limit), gap x.xx %`` or why not.
+def status_text(code: int, gap: float | None, found: bool, limit: str = "time limit") -> str:
+    """Solver outcome as reported: ``optimal``, ``feasible (<limit>), gap x.xx %`` or why not.
 
-    ``code`` is ``scipy.optimize.milp``'s ``status`` (0 optimal, 1 iteration/time limit,
-    2 infeasible, 3 unbounded, 4 other); a time-limited incumbent is never called optimal.
+    ``code`` is ``scipy.optimize.milp``'s ``status`` (0 optimal, 1 node/time limit,
+    2 infeasible, 3 unbounded, 4 other); ``limit`` names the limit that can have stopped it
+    ("node limit" or "time limit"). An incumbent stopped by a limit is never called optimal.
     """
     if code in (0, -1):
         return "optimal"
     if code == 1:
         if not found:
-            return "no solution (time limit)"
+            return f"no solution ({limit})"
         g = np.nan if gap is None else float(gap)
-        return f"feasible (time limit), gap {g * 100:.3g} %" if np.isfinite(g) else "feasible (time limit), gap unknown"
+        return f"feasible ({limit}), gap {g * 100:.3g} %" if np.isfinite(g) else f"feasible ({limit}), gap unknown"
     return {2: "infeasible", 3: "unbounded"}.get(code, "solver failed")
 
 
@@ -109,15 +121,17 @@ def _scaled(v: np.ndarray) -> float:
 
 
 def solve(p: Problem, md: Model, objective: np.ndarray, budget: np.ndarray | None, extra,
-          time_limit: float) -> Solution:
+          time_limit: float | None = None) -> Solution:
     """Minimise ``objective`` over the model with the yearly ``budget`` (None: no budget rows) and
-    ``extra`` rows (vector, low, high); with no time left nothing is solved.
+    ``extra`` rows (vector, low, high). ``time_limit`` [s] wall clock, None for none (the
+    deterministic default: only :data:`MIP_NODE_LIMIT`); with no time left nothing is solved.
     """
     nk = len(p.cand.m)
+    limit = "node limit" if time_limit is None else "time limit"
     if nk == 0:
         return Solution(np.zeros(0, bool), -1, "optimal", 0.0, True)
-    if not time_limit > 0:
-        return Solution(np.zeros(nk, bool), 1, status_text(1, None, False), np.nan, False)
+    if time_limit is not None and not time_limit > 0:
+        return Solution(np.zeros(nk, bool), 1, status_text(1, None, False, limit), np.nan, False)
     A, lo, hi = [md.A], [md.lo], [md.hi]
     if budget is not None:
         f = _scaled(np.r_[budget, md.spend.data])
@@ -125,19 +139,28 @@ def solve(p: Problem, md: Model, objective: np.ndarray, budget: np.ndarray | Non
     for vec, low, high in extra:
         f = _scaled(vec)
         A.append(sparse.csr_array(vec[None, :] / f)), lo.append(np.array([low / f])), hi.append(np.array([high / f]))
-    with quiet_stdout():
-        res = milp(objective / _scaled(objective), integrality=md.integrality, bounds=Bounds(0.0, md.ub),
-                   constraints=LinearConstraint(sparse.vstack(A).tocsr(), np.concatenate(lo), np.concatenate(hi)),
-                   options={"time_limit": float(time_limit), "mip_rel_gap": MIP_REL_GAP, "disp": False})
+    res, bound = _milp(objective, md.integrality, md.ub, A, lo, hi, time_limit)
     found = res.x is not None
     x = (np.asarray(res.x[:nk]) > 0.5) if found else np.zeros(nk, bool)
     gap = getattr(res, "mip_gap", None)
     gap = float(gap) if gap is not None else np.nan
     if res.status == 0 and not np.isfinite(gap):
         gap = 0.0
+    return Solution(x, int(res.status), status_text(int(res.status), gap, found, limit), gap, found, bound=bound)
+
+
+def _milp(objective, integrality, ub, A, lo, hi, time_limit, gap=MIP_REL_GAP):
+    """One HiGHS call with the module's options (objective scaled to at most 1 in size)."""
+    options = {"node_limit": MIP_NODE_LIMIT, "mip_rel_gap": gap, "disp": False}
+    if time_limit is not None:
+        options["time_limit"] = float(time_limit)
+    f = _scaled(objective)
+    with quiet_stdout():
+        res = milp(objective / f, integrality=integrality, bounds=Bounds(0.0, ub),
+                   constraints=LinearConstraint(sparse.vstack(A).tocsr(), np.concatenate(lo), np.concatenate(hi)),
+                   options=options)
     bound = getattr(res, "mip_dual_bound", None)
-    bound = float(bound) * _scaled(objective) if bound is not None and np.isfinite(bound) else np.nan
-    return Solution(x, int(res.status), status_text(int(res.status), gap, found), gap, found, bound=bound)
+    return res, (float(bound) * f if bound is not None and np.isfinite(bound) else np.nan)
 
 
 def _same_tonnes_rows(p: Problem, md: Model, x: np.ndarray) -> list:
@@ -196,7 +219,7 @@ def max_abatement(p: Problem, md: Model, budget, clock: Clock, quick: bool = Fal
         return dataclasses.replace(first, x=x, tie_break=second.status)
     cost = cost_of(p, x)  # another portfolio is cheaper than the solve's incumbent: its own gap
     gap = abs(cost - second.bound) / max(abs(cost), 1e-9) if np.isfinite(second.bound) else np.nan
-    return dataclasses.replace(first, x=x, tie_break=status_text(1, gap, True))
+    return dataclasses.replace(first, x=x, tie_break=status_text(1, gap, True, clock.word))
 
 
 def min_cost(p: Problem, md: Model, required: float, clock: Clock) -> Solution:

@@ -1,5 +1,6 @@
 """How often each measure is chosen when the portfolio selection is repeated over the Monte Carlo
-draws (``selection_frequency``): a greedy walk of every draw at once, or the real MILP per draw.
+draws (``selection_frequency``): the portfolio's greedy rule walked on every draw at once, or the
+real MILP per draw.
 """
 from __future__ import annotations
 
@@ -11,27 +12,18 @@ import numpy as np
 import pandas as pd
 
 from climateinvest.appraisal import appraise
-from climateinvest.cashflows import Flows, build_flows
-from climateinvest.io.city import CITY_PAYERS, CityData
+from climateinvest.cashflows import Flows, baseline_by_source, build_flows
+from climateinvest.io.city import CityData
 from climateinvest.io.scenario import Scenario
-from climateinvest.macc import build_macc
-from climateinvest.portfolio.select import required_reduction, select_portfolio
-from climateinvest.uncertainty.montecarlo import (
-    PresentValues,
-    carrier_calendar,
-    cost_per_tonne_draws,
-    divide_where_positive,
-    npv_draws,
-    present_values,
-)
+from climateinvest.macc import TINY_TCO2E, build_macc, mac_order
+from climateinvest.portfolio.candidates import build_problem
+from climateinvest.portfolio.greedy import fund_down, funding_problem
+from climateinvest.portfolio.select import select_portfolio
+from climateinvest.uncertainty.montecarlo import PresentValues, carrier_calendar, present_values
 from climateinvest.uncertainty.sampling import Multipliers
 
-GREEDY_LABELS = {
-    "min_cost": "greedy by cost per tonne until the target is met, under the yearly budgets "
-                "(approximation of the MILP, min_cost)",
-    "max_abatement": "greedy by target-year tonnes per unit of budget, then savers, under the "
-                     "yearly budgets (approximation of the MILP, max_abatement)",
-}
+GREEDY_LABEL = ("greedy: the portfolio's greedy baseline (fund down the MAC curve under the yearly "
+                "budgets) walked on each draw's own curve; a fast approximation of the MILP")
 MILP_LABEL = "MILP re-solved per draw (portfolio.select_portfolio on a perturbed city)"
 
 
@@ -73,121 +65,76 @@ def perturbed_city(city: CityData, k: Multipliers, d: int, flows: Flows | None =
     return replace(city, measures=m, energy_prices=prices, emission_factors=factors)
 
 
-def greedy_selection(priority: np.ndarray, k_capex: np.ndarray, spend: np.ndarray, budget,
-                     candidate: np.ndarray, group=None, requires=None, abatement=None,
-                     stop_at: float | None = None, tiebreak: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy selection of every draw at once, under yearly budgets.
+def _carrier_term(k_rc: np.ndarray, per_carrier: np.ndarray) -> np.ndarray:
+    """(R, M) Σ_c k[r, c] · per_carrier[m, c], summed the same way for every draw count (so one
+    draw of multipliers 1 gives the deterministic figures bit for bit).
+    """
+    return (k_rc[:, None, :] * per_carrier[None, :, :]).sum(axis=-1)
+
+
+def greedy_reselection(city: CityData, scenario: Scenario, flows: Flows, k: Multipliers,
+                       pv: PresentValues | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The portfolio's greedy baseline (:mod:`climateinvest.portfolio.greedy`) walked in every
+    draw of ``k`` at once: each draw's own MAC curve, funded under the yearly budgets.
+
+    Per draw the curve's inputs (:func:`climateinvest.macc.mac_order`) are the draw's NPV cost
+    split into the unscaled part (capex × kc, running cost × ko) and the energy part (prices ×
+    kp), its lifetime tonnes and its tonnes in ``scenario.macc_year`` (× ka, emission factors ×
+    kf), all at the appraisal start years; the funding uses the portfolio's candidates
+    (:func:`climateinvest.portfolio.candidates.build_problem`) with the investment × kc and the
+    target-year tonnes × the draw's ratio to the deterministic tonnes of the measure at its
+    appraisal start (exact for one start year, the same ratio applied to later starts).
 
     Parameters
     ----------
-    priority : (R, M)  walk order per draw, lowest first (+inf or NaN = not a candidate), e.g.
-        the cost per tonne [currency / t CO2e] ("fund down the cost curve")
-    k_capex : (R, M) [-]  capex multipliers per draw
-    spend : (M, S, P) [currency]  budget-counted investment in plan year p when started in plan
-        year s (0 for payers outside the budget), at base capex
-    budget : (P,) [currency] or None (no budget constraint)
-    candidate : (M, S) bool  may measure m start in plan year s
-    group : (M,) exclusive-group labels ("" = none): at most one measure per group
-    requires : (M,) int, index of the required measure (−1 = none)
-    abatement, stop_at : (R, M) [t CO2e / year] and float: stop a draw's walk once the summed
-        abatement of its chosen measures reaches ``stop_at`` (the ``min_cost`` objective)
-    tiebreak : (R, M), optional  second sort key for equal priorities (lowest first)
+    city, scenario, flows : the city, the scenario and its flows at the appraisal start years
+    k : Multipliers (R draws)
+    pv : present values of ``flows`` in ``scenario.macc_year``, if at hand
 
     Returns
     -------
-    chosen (R, M) bool, start (R, M) int (plan-year index, −1 if not chosen)
-
-    Notes
-    -----
-    As ``portfolio``'s greedy baseline, per draw: measures in ``priority`` order, each started
-    in the earliest plan year whose remaining budget takes its whole in-cycle investment, not
-    before its required measure; skipped if its exclusive group is taken. A measure whose
-    required measure is not chosen yet is taken together with it as a package (same start year,
-    both investments must fit; one level of ``requires``). The loop runs over the M rank
-    positions, each step over all R draws at once (no loop per draw). Not modelled: the
-    sequential interaction (standalone figures) and the source caps of ``independent``.
+    chosen (R, M) bool, start (R, M) int (plan-year index, −1 if not chosen), M over
+    ``flows.measure_ids``.
     """
-    key = np.where(np.isnan(priority), np.inf, priority)
-    R, M = key.shape
-    S, P = spend.shape[1], spend.shape[2]
-    order = (np.argsort(key, axis=1, kind="stable") if tiebreak is None
-             else np.lexsort((tiebreak, key), axis=1))
-    rows = np.arange(R)
-    chosen = np.zeros((R, M), dtype=bool)
-    start = np.full((R, M), -1, dtype=int)
-    left = np.full((R, P), np.inf) if budget is None else np.tile(np.asarray(budget, float), (R, 1))
-    tol = 1e-9 * max(1.0, float(np.abs(spend).max(initial=0.0)))
-    labels = pd.Series(list(group) if group is not None else [""] * M, dtype=object).fillna("").astype(str)
-    codes = np.where(labels.to_numpy(object) == "", -1, pd.factorize(labels)[0])
-    taken = np.zeros((R, max(1, int(codes.max(initial=-1)) + 1)), dtype=bool)
-    req = np.full(M, -1) if requires is None else np.asarray(requires, int)
-    done = np.zeros(R, dtype=bool)
-    got = np.zeros(R)
-    s_idx = np.arange(S)
+    ids = list(flows.measure_ids)
+    macc_year, target = int(scenario.macc_year), int(scenario.target.year)
+    if pv is None or pv.year != macc_year:
+        pv = present_values(flows, city, scenario.discount_rate, scenario.perspective,
+                            scenario.discount_abatement, macc_year)
+    kc, ko, ka = k.capex, k.opex, k.abatement
+    kp, kf = k.energy_price, k.emission_factor
+    K = kc * pv.capex + ko * pv.opex
+    E = _carrier_term(kp, pv.energy)
+    T = ka * (pv.direct - _carrier_term(kf, pv.emissions))
+    standalone = ka * (pv.direct_year - _carrier_term(kf, pv.emissions_year))
+    meas = city.measures.set_index("measure_id").reindex(ids)
+    src = meas["emission_source"].astype(str).to_numpy(object)
+    base_tab = baseline_by_source(city, [macc_year], scenario.baseline_trend)[macc_year]
+    base = np.array([float(base_tab.get(s, 0.0)) for s in src])[None, :]
+    pos, alive = standalone > 0, (standalone > 0) & (base > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(alive, np.clip(standalone / np.where(alive, base, 1.0), 0.0, 1.0), np.where(pos, 1.0, 0.0))
+        cap = np.where(alive, np.minimum(1.0, base / np.where(alive, standalone, 1.0)), np.where(pos, 0.0, 1.0))
+    labels = meas["exclusive_group"].fillna("").astype(str).to_numpy(object)
+    group = np.where(labels == "", -1, pd.factorize(pd.Series(labels, dtype=object))[0])
+    order, _, _ = mac_order(K, E, T, standalone, pd.factorize(pd.Series(src, dtype=object))[0], share, cap,
+                            group, (T > 0) & (standalone > TINY_TCO2E), scenario.interaction == "sequential")
 
-    def free(g):
-        return np.where(g >= 0, ~taken[rows, np.maximum(g, 0)], True)
-
-    for j in range(M):  # rank positions; every step is vectorised over the draws
-        m = order[:, j]
-        g = codes[m]
-        ok = (key[rows, m] < np.inf) & ~done & ~chosen[rows, m] & free(g)
-        r = np.maximum(req[m], 0)
-        has_req = req[m] >= 0
-        r_start = np.where(has_req, start[rows, r], -1)
-        pkg = has_req & (r_start < 0)  # the required measure comes along
-        ok &= ~pkg | free(codes[r])
-        need = spend[m] * k_capex[rows, m][:, None, None]  # (R, S, P)
-        need = need + np.where(pkg[:, None, None], spend[r] * k_capex[rows, r][:, None, None], 0.0)
-        fits = (need <= left[:, None, :] + tol).all(axis=2) & candidate[m]  # (R, S)
-        fits &= np.where(pkg[:, None], candidate[r], True)
-        fits &= s_idx[None, :] >= np.where(has_req & ~pkg, r_start, 0)[:, None]
-        ok &= fits.any(axis=1)
-        s = np.argmax(fits, axis=1)
-        sel, both = rows[ok], rows[ok & pkg]
-        chosen[sel, m[ok]] = True
-        start[sel, m[ok]] = s[ok]
-        chosen[both, r[both]] = True
-        start[both, r[both]] = s[both]
-        left[sel] -= need[sel, s[ok]]
-        for gg, who in ((g, ok), (codes[r], ok & pkg)):
-            mark = who & (gg >= 0)
-            taken[rows[mark], gg[mark]] = True
-        if abatement is not None and stop_at is not None:
-            got += np.where(ok, abatement[rows, m], 0.0) + np.where(ok & pkg, abatement[rows, r], 0.0)
-            done |= got >= stop_at
-    return chosen, start
-
-
-def _greedy_inputs(city: CityData, scenario: Scenario, ids) -> dict:
-    """Spend (M, S, P) [currency], candidate (M, S), budget (P,) [currency], budget_capex (M,)
-    [currency], group, requires for :func:`greedy_selection`, from the city's measures
-    (``portfolio``'s rules: budget payers municipality and municipal_company, gross capex spread
-    evenly from the start year, external measures outside the budget and only with
-    ``include_external``).
-    """
-    m = city.measures.set_index("measure_id").reindex(list(ids))
-    plan = np.asarray(scenario.plan_years, dtype=int)
-    cy = m["capex_years"].to_numpy(float)
-    counts = m["payer"].isin(CITY_PAYERS).to_numpy(bool)
-    per_year = m["capex"].to_numpy(float) / cy * counts  # (M,)
-    s_year, p_year = plan[:, None], plan[None, :]
-    inside = (p_year >= s_year)[None] & (p_year[None] < s_year[None] + cy[:, None, None])  # (M, S, P)
-    spend = per_year[:, None, None] * inside
-    candidate = m["earliest_start_year"].to_numpy(float)[:, None] <= plan[None, :]
-    if not scenario.include_external:
-        candidate &= (m["payer"].to_numpy(object) != "external")[:, None]
-    pos = {mid: i for i, mid in enumerate(ids)}
-    requires = np.array([pos.get(r, -2) if r else -1 for r in m["requires"].fillna("").astype(str)])
-    candidate &= (requires != -2)[:, None]  # a required measure outside these flows: never
-    budget = None
-    if scenario.investment_budget:
-        budget = np.array([float(scenario.investment_budget.get(int(y), 0.0)) for y in plan])
-    return {"spend": spend, "candidate": candidate, "budget": budget,
-            "budget_capex": m["capex"].to_numpy(float) * counts,
-            "group": m["exclusive_group"].fillna("").astype(str).to_numpy(object),
-            "requires": np.maximum(requires, -1)}
+    p = build_problem(city, scenario, None, None)
+    fp = funding_problem(p)
+    at = {mid: i for i, mid in enumerate(city.measures["measure_id"])}
+    city_pos = np.array([at[mid] for mid in ids], int)
+    order = np.where(order >= 0, city_pos[np.maximum(order, 0)], -1)
+    pv_t = pv if target == macc_year else present_values(
+        flows, city, scenario.discount_rate, scenario.perspective, scenario.discount_abatement, target)
+    now = ka * (pv_t.direct_year - _carrier_term(kf, pv_t.emissions_year))
+    ref = pv_t.direct_year - _carrier_term(np.ones((1, len(pv_t.carriers))), pv_t.emissions_year)
+    ratio = np.where(ref != 0, now / np.where(ref != 0, ref, 1.0), 1.0)
+    k_capex, k_tonnes = np.ones((k.draws, len(at))), np.ones((k.draws, len(at)))
+    k_capex[:, city_pos], k_tonnes[:, city_pos] = kc, ratio
+    stop = p.required if scenario.objective == "min_cost" else None
+    chosen, start = fund_down(order, fp, p.budget, k_capex, k_tonnes, stop)
+    return chosen[:, city_pos], start[:, city_pos]
 
 
 def selection_frequency(city: CityData, scenario: Scenario, flows: Flows, k: Multipliers,
@@ -198,16 +145,11 @@ def selection_frequency(city: CityData, scenario: Scenario, flows: Flows, k: Mul
 
     Methods
     -------
-    ``"greedy"`` (default): :func:`greedy_selection` over all draws at once (milliseconds for
-    hundreds of draws), measures at their appraisal start years, each draw's own figures. Under
-    ``max_abatement`` the walk follows the MILP's two stages: territorial tonnes in the target
-    year per budget-counted investment (external measures, outside the budget, first; a measure
-    with a ``requires`` counts its package's investment), then money-saving measures without
-    such tonnes, largest saving first. Under ``min_cost``: cost per tonne, until the required
-    reduction is reached. An approximation, labelled so in the ``method`` column: on Landskrona's
-    2027 base case at central values it picks 19 of the MILP's 21 measures and 4 others (it
-    prefers the free HVO buses to the electric buses + depot-charging package, and spends the
-    remaining budget on savers the MILP's start-year phasing leaves out).
+    ``"greedy"`` (default): :func:`greedy_reselection`, the portfolio's greedy baseline ("fund
+    down the MAC curve" under the yearly budgets, :mod:`climateinvest.portfolio.greedy`) walked
+    on each draw's own curve, all draws at once; with multipliers 1 it chooses exactly the
+    ``greedy`` table of the portfolio. A fast approximation of the MILP, labelled so in the
+    ``method`` column.
     ``"milp"``: per draw the city is perturbed (:func:`perturbed_city`), re-appraised, its MAC
     curve rebuilt and ``portfolio.select_portfolio`` (no frontier) re-solved: the real
     selection. Measured on Landskrona (30 measures, 3 plan years): about 3–4 s per re-solve, so
@@ -232,7 +174,7 @@ def selection_frequency(city: CityData, scenario: Scenario, flows: Flows, k: Mul
         label = MILP_LABEL
     elif method == "greedy":
         count = _greedy_counts(city, scenario, flows, k.rows(slice(0, draws)), pv)
-        label = GREEDY_LABELS["min_cost" if scenario.objective == "min_cost" else "max_abatement"]
+        label = GREEDY_LABEL
     else:
         raise ValueError(f"method must be 'greedy' or 'milp', got {method!r}")
     seconds = time.perf_counter() - t0
@@ -275,39 +217,6 @@ def _milp_counts(city, scenario, flows, k, draws) -> tuple[np.ndarray, int]:
 
 
 def _greedy_counts(city, scenario, flows, k, pv) -> np.ndarray:
-    """Times each measure is chosen by :func:`greedy_selection` over the draws of ``k``, each
-    draw walked in the order of the scenario's objective (see :func:`selection_frequency`).
-    """
-    ids = list(flows.measure_ids)
-    if pv is None or pv.year != int(scenario.macc_year):
-        pv = present_values(flows, city, scenario.discount_rate, scenario.perspective,
-                            scenario.discount_abatement, scenario.macc_year)
-    r = npv_draws(pv, k, ("npv_cost", "tonnes", "abatement_year"))
-    g = _greedy_inputs(city, scenario, ids)
-    year_t = np.where(_territorial_measures(city, ids), r.abatement_year, 0.0)  # toward the target
-    stop = None
-    if scenario.objective == "min_cost":
-        stop = required_reduction(city, scenario)
-        priority = np.where(r.abatement_year > 0, cost_per_tonne_draws(r.npv_cost, r.tonnes), np.inf)
-    else:
-        # first walk (the MILP's stage 1): territorial tonnes in the target year per
-        # budget-counted investment, measures outside the budget (external payers) first;
-        # then (its stage 2, cheapest among equals) measures that save money without such
-        # tonnes, largest saving first: priorities < 0, then in (0, 1), else not chosen
-        money = k.capex * g["budget_capex"]
-        has = g["requires"] >= 0  # a package: the required measure's investment counts too
-        money = money + np.where(has, money[:, np.maximum(g["requires"], 0)], 0.0)
-        ratio = divide_where_positive(year_t, money, np.inf)
-        saver = 1.0 / (1.0 - np.minimum(r.npv_cost, 0.0))
-        priority = np.where(year_t > 0, -ratio, np.where(r.npv_cost < 0, saver, np.inf))
-    chosen_rd, _ = greedy_selection(priority, k.capex, g["spend"], g["budget"], g["candidate"],
-                                    g["group"], g["requires"], year_t, stop, tiebreak=-year_t)
-    return chosen_rd.sum(axis=0).astype(float)
-
-
-def _territorial_measures(city: CityData, ids) -> np.ndarray:
-    """(M,) bool: does the measure's emission source count toward the target (territorial)."""
-    b = city.baseline.drop_duplicates("source_id").set_index("source_id")
-    scope = b["scope"] if "scope" in b.columns else pd.Series("territorial", index=b.index)
-    src = city.measures.set_index("measure_id")["emission_source"].reindex(list(ids))
-    return (src.map(scope).fillna("territorial").replace("", "territorial") == "territorial").to_numpy(bool)
+    """Times each measure is chosen by :func:`greedy_reselection` over the draws of ``k``."""
+    chosen, _ = greedy_reselection(city, scenario, flows, k, pv)
+    return chosen.sum(axis=0).astype(float)
