@@ -137,7 +137,7 @@ def new_run_folder(root: Path, run_id: str | None = None) -> Path:
 
 def validate(path: Path, cities: dict) -> tuple[object | None, str | None]:
     """(scenario, None) if ``path`` is a valid scenario with a valid city, else (None, problems)."""
-    from climateinvest.io.city import check_against_scenario, load_city
+    from climateinvest.io.city import check_scenario, load_city
     from climateinvest.io.errors import ValidationError
     from climateinvest.io.scenario import load_scenario
 
@@ -152,7 +152,7 @@ def validate(path: Path, cities: dict) -> tuple[object | None, str | None]:
         city = cities[key]
         if isinstance(city, Exception):
             raise city
-        check_against_scenario(city, scenario.price_path, scenario.emission_factor_set)
+        check_scenario(city, scenario)  # every check a run makes
         return scenario, None
     except ValidationError as e:
         return None, "invalid input: " + e.report()
