@@ -1,7 +1,8 @@
 """The ``climateinvest`` command line. Exit 0 ok, 1 some scenario failed, 2 invalid input.
 
 No traceback reaches a user: input problems are listed on stderr with file, row and column;
-an unexpected error prints one line (``--debug`` shows the traceback).
+a file or folder the system refuses (``OSError``: read-only disk, permissions) exits 2 in plain
+words; an unexpected error prints one line (``--debug`` shows the traceback).
 """
 from __future__ import annotations
 
@@ -21,15 +22,18 @@ def _is_scenario(path: Path) -> bool:
 
 
 def cmd_validate(args) -> int:
-    """``climateinvest validate PATH``: check a city folder, workbook or scenario; 0 ok, 2 invalid."""
-    from climateinvest.io.city import check_against_scenario, load_city
+    """``climateinvest validate PATH``: check a city folder, workbook or scenario; 0 ok, 2 invalid.
+
+    A scenario gets every input check ``run`` makes (``io.city.check_scenario``).
+    """
+    from climateinvest.io.city import check_scenario, load_city
     from climateinvest.io.scenario import load_scenario
 
     path = Path(args.path)
     if _is_scenario(path):
         scenario = load_scenario(path)
         city = load_city(scenario.city)
-        check_against_scenario(city, scenario.price_path, scenario.emission_factor_set)
+        check_scenario(city, scenario)
         what = f"scenario {path} (city {city.name}, {len(city.measures)} measures)"
     else:
         city = load_city(path)
@@ -41,10 +45,21 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
-    """``climateinvest run SCENARIO --out DIR``: compute and write the result tables."""
+    """``climateinvest run SCENARIO --out DIR``: compute and write the result tables.
+
+    ``--out`` is checked before anything is computed: never an input file or folder, never a
+    folder of other files (an earlier result folder is replaced whole).
+    """
+    from climateinvest.io.city import check_scenario, load_city
+    from climateinvest.io.files import check_output
+    from climateinvest.io.scenario import load_scenario
     from climateinvest.run import run_scenario
 
-    result = run_scenario(args.scenario)
+    scenario = load_scenario(args.scenario)
+    city = load_city(scenario.city)
+    check_scenario(city, scenario)
+    check_output(args.out, [scenario.source_file, city.path, *city.files.values()], replaces="manifest.json")
+    result = run_scenario(scenario, city)
     for note in result.city.load_notes:  # what the loader accepted, as ``validate`` says it
         print(f"note: {note}", file=sys.stderr)
     out = result.save(args.out)
@@ -121,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as e:
         print(f"cannot compute: {e}", file=sys.stderr)
         return EXIT_FAILED
+    except OSError as e:  # a file or folder the system refused (read-only disk, disk full, ...)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"invalid input: {where}cannot be read or written: {(e.strerror or str(e)).lower()}",
+              file=sys.stderr)
+        return EXIT_INVALID
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

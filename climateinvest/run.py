@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +14,17 @@ from climateinvest import __version__
 from climateinvest.appraisal import appraise
 from climateinvest.cashflows import Flows, build_flows
 from climateinvest.financing import FinancingResult, plan_financing
-from climateinvest.io.city import CityData, check_against_scenario, load_city
-from climateinvest.io.files import atomic_write_bytes, atomic_write_text, deterministic_xlsx, sha256_file
+from climateinvest.io.city import CityData, check_scenario, load_city
+from climateinvest.io.files import (
+    atomic_write_bytes,
+    atomic_write_text,
+    check_output,
+    csv_safe,
+    deterministic_xlsx,
+    json_text,
+    publish_folder,
+    sha256_file,
+)
 from climateinvest.io.scenario import Scenario, load_scenario
 from climateinvest.io.tabular import text_cells
 from climateinvest.macc import MaccResult, build_macc
@@ -151,23 +159,27 @@ class ScenarioResult:
     def save(self, out_dir: str | Path) -> Path:
         """Write one CSV per table, one XLSX with a sheet per table and ``manifest.json``.
 
-        Each file is written atomically; CSVs are byte-identical for identical inputs and seed.
+        All or nothing: the files are written into a fresh folder that then replaces ``out_dir``
+        (an earlier result folder; never an input folder, see ``io.files.check_output``). CSV
+        text starting like a formula is neutralised (``io.files.csv_safe``); the manifest is
+        valid JSON (``io.files.json_text``). CSVs are byte-identical for identical inputs and seed.
         """
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        inputs = [self.scenario.source_file, self.city.path, *self.city.files.values()]
+        out = check_output(out_dir, [p for p in inputs if p is not None], replaces="manifest.json")
         tables = self.tables()
-        for name, df in tables.items():
-            atomic_write_text(out / f"{name}.csv", df.to_csv(index=False, lineterminator="\n"))
-        buf = io.BytesIO()
-        with pd.ExcelWriter(buf, engine="openpyxl") as xl:
+
+        def write(folder: Path) -> None:
             for name, df in tables.items():
-                df.to_excel(xl, sheet_name=name[:31], index=False)
-                text_cells(xl.sheets[name[:31]])  # "=..." from a data file stays text, never a formula
-        atomic_write_bytes(out / "results.xlsx", deterministic_xlsx(buf.getvalue()))
-        atomic_write_text(
-            out / "manifest.json", json.dumps(self.manifest(), indent=2, ensure_ascii=False, default=str) + "\n"
-        )
-        return out
+                atomic_write_text(folder / f"{name}.csv", csv_safe(df).to_csv(index=False, lineterminator="\n"))
+            buf = io.BytesIO()
+            with pd.ExcelWriter(buf, engine="openpyxl") as xl:
+                for name, df in tables.items():
+                    df.to_excel(xl, sheet_name=name[:31], index=False)
+                    text_cells(xl.sheets[name[:31]])  # "=..." from a data file stays text, never a formula
+            atomic_write_bytes(folder / "results.xlsx", deterministic_xlsx(buf.getvalue()))
+            atomic_write_text(folder / "manifest.json", json_text(self.manifest()))
+
+        return publish_folder(out, write)
 
 
 def _untimed(name, fn, *args, **kwargs):
@@ -178,7 +190,7 @@ def scenario_flows(city: CityData, scenario: Scenario) -> Flows:
     """Every measure's arrays at its appraisal start year (its earliest start, not before the
     budget year) on the scenario's price path and emission-factor set.
     """
-    check_against_scenario(city, scenario.price_path, scenario.emission_factor_set)
+    check_scenario(city, scenario)
     start = city.measures["earliest_start_year"].clip(lower=scenario.budget_cycle).to_numpy(int)
     return build_flows(city, scenario.price_path, scenario.emission_factor_set, start)
 

@@ -171,7 +171,7 @@ RULES = {
     "loan term": ([cell("funding_sources.csv", 3, "term_years", "")],
                   r"funding_sources\.csv row 3, column term_years: must be a whole number ≥ 1 for a loan, got an empty cell"),
     "term whole": ([cell("funding_sources.csv", 3, "term_years", "0")],
-                   r"funding_sources\.csv row 3, column term_years: must be a whole number ≥ 1, got 0"),
+                   r"funding_sources\.csv row 3, column term_years: must be a whole number ≥ 1 for a loan, got 0"),
     "annual cap": ([cell("funding_sources.csv", 2, "annual_cap", "-5")],
                    r"funding_sources\.csv row 2, column annual_cap: must be a number ≥ 0, got -5"),
     "kind": ([cell("funding_sources.csv", 2, "kind", "bidrag")],
@@ -253,16 +253,16 @@ RULES = {
     "binary": ([raw("measures.csv", b"PK\x03\x04\x14\x00\x06\x00")],
                r"measures\.csv: not UTF-8 or Windows-1252 text \(control character U\+0003"),
     "city unknown key": ([city_key("mayor", "Anna")],
-                         r"city\.yaml, column mayor: unknown key \(allowed: name, country, currency, price_year, population, notes\)"),
+                         r"city\.yaml, key mayor: unknown key \(allowed: name, country, currency, price_year, population, notes\)"),
     "city missing key": ([city_key("currency", ...)],
-                         r"city\.yaml, column currency: missing required key \(required: name, country, currency, price_year, population\)"),
+                         r"city\.yaml, key currency: missing required key \(required: name, country, currency, price_year, population\)"),
     "city price year": ([city_key("price_year", "2024a")],
-                        r"city\.yaml, column price_year: must be a whole number from 1900 to 2200, got 2024a"),
+                        r"city\.yaml, key price_year: must be a whole number from 1900 to 2200, got 2024a"),
     "city population": ([city_key("population", 0)],
-                        r"city\.yaml, column population: must be a whole number ≥ 1, got 0"),
-    "city empty name": ([city_key("name", None)], r"city\.yaml, column name: must not be empty"),
+                        r"city\.yaml, key population: must be a whole number ≥ 1, got 0"),
+    "city empty name": ([city_key("name", None)], r"city\.yaml, key name: must not be empty"),
     "city list value": ([city_key("country", ["SE", "DK"])],
-                        r"city\.yaml, column country: must be a single value, got \['SE', 'DK'\]"),
+                        r"city\.yaml, key country: must be a single value, got \['SE', 'DK'\]"),
     "city not a mapping": ([raw("city.yaml", "- Miniby\n")],
                            r"city\.yaml: must be a mapping of keys to values"),
     "city bad yaml": ([raw("city.yaml", "name: Miniby\ncountry: [Sweden\n")],
@@ -293,7 +293,7 @@ def test_every_problem_reported_at_once(folder):
                  city_key("population", "många"),
                  cell("uncertainty.csv", 2, "target", "M9"))
     assert [str(p) for p in err.problems] == [
-        "city.yaml, column population: must be a whole number ≥ 1, got många",
+        "city.yaml, key population: must be a whole number ≥ 1, got många",
         "measures.csv row 3, column lifetime_years: must be a whole number ≥ 1, got -5",
         "measures.csv row 5, column payer: must be one of municipality, municipal_company, external, got 'kommun'",
         "energy_prices.csv row 2, column price_per_mwh: must be a number ≥ 0, got dyr",
@@ -423,7 +423,7 @@ def test_xlsx_problems_name_the_sheet_and_row(tmp_path, clean):
     assert [str(p) for p in info.value.problems] == [
         ("miniby.xlsx: has no sheet 'funding_sources' (sheets: baseline_emissions, city, emission_factors, "
         "energy_changes, energy_prices, measures, uncertainty)"),
-        "miniby.xlsx:city row 5, column price_year: must be a whole number from 1900 to 2200, got förra året",
+        "miniby.xlsx:city row 5, key price_year: must be a whole number from 1900 to 2200, got förra året",
         "miniby.xlsx:measures row 3, column lifetime_years: must be a whole number ≥ 1, got -5",
     ]
 

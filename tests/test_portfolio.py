@@ -229,14 +229,18 @@ def test_unreachable_target_reports_the_shortfall_not_an_exception(city, measure
     assert not r.comparison.set_index("portfolio").loc["optimised", "meets_target"]
 
 
-def test_no_solution_within_the_time_limit_gives_an_empty_portfolio(city, measures, monkeypatch):
+def test_no_solution_within_the_time_limit_reports_the_greedy_portfolio(city, measures, monkeypatch):
+    # Issue 14: no incumbent in the time limit gave an empty portfolio beside a greedy one with
+    # tonnes; a time-limited result is never worse than the greedy one, so the greedy is reported.
     from scipy.optimize import OptimizeResult
 
     monkeypatch.setattr(portfolio_solve, "milp", lambda *a, **k: OptimizeResult(status=1, x=None, mip_gap=None, success=False))
     sc = make_scenario(objective="min_cost", target={"year": 2030, "base_year": 1990, "reduction": 0.79})
     r = pf.select_portfolio(city, sc, measures)
-    assert r.status == "no solution (node limit)" and not r.optimal
-    assert r.chosen.empty and r.shortfall_tco2e == pytest.approx(r.required_tco2e)
+    assert r.status == "no solution (node limit); greedy portfolio kept (better than the solver's)" and not r.optimal
+    assert not r.greedy.empty
+    assert list(r.chosen["measure_id"]) == list(r.greedy["measure_id"])
+    assert r.achieved_tco2e == pytest.approx(r.comparison.set_index("portfolio").loc["greedy", "tco2e_target_year"])
     assert (r.frontier["status"] == "no solution (node limit)").all()
 
 
@@ -269,7 +273,7 @@ def test_limited_solve_is_reported_with_its_gap_and_the_limits_are_deterministic
     assert (r.frontier["status"] == "feasible (node limit), gap 5 %").all()
 
 
-@pytest.mark.parametrize("budget", [BUDGET, {2027: 5e6, 2028: 0.0, 2029: 20e6}, {2027: 9e6, 2028: 9e6}])
+@pytest.mark.parametrize("budget", [BUDGET, {2027: 5e6, 2028: 0.0, 2029: 20e6}, {2027: 9e6, 2028: 9e6, 2029: 0.0}])
 def test_budget_holds_in_every_plan_year(city, measures, budget):
     r = pf.select_portfolio(city, make_scenario(investment_budget=budget), measures, frontier=[0.0, 0.5, 1.5])
     expected = np.array([budget.get(y, 0.0) for y in PLAN])  # a year missing from the mapping has budget 0

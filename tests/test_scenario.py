@@ -35,10 +35,10 @@ def test_good_scenario_resolves_city_relative_to_file(tmp_path):
 @pytest.mark.parametrize(
     "extra, pattern",
     [
-        ("discount_rat: 0.03\n", r"s\.yaml, column discount_rat: unknown key \(allowed: .*discount_rate"),
+        ("discount_rat: 0.03\n", r"s\.yaml, key discount_rat: unknown key \(did you mean 'discount_rate'\?\)"),
         (
             "target: {year: 2030, reductoin: 0.5}\n",
-            r"target\.reductoin: unknown key \(allowed: base_year, reduction, year\)",
+            r"key target\.reductoin: unknown key \(did you mean 'reduction'\?\)",
         ),
     ],
 )
@@ -51,11 +51,11 @@ def test_unknown_keys_are_named(tmp_path, extra, pattern):
 @pytest.mark.parametrize(
     "old, new, pattern",
     [
-        ("discount_rate: 0.025", "discount_rate: 0.9", r"discount_rate: .*less than or equal to 0\.5, got 0\.9"),
-        ("discount_rate: 0.025", "discount_rate: high", r"discount_rate: .*valid number.*got 'high'"),
+        ("discount_rate: 0.025", "discount_rate: 0.9", r"key discount_rate: must be at most 0\.5, got 0\.9"),
+        ("discount_rate: 0.025", "discount_rate: high", r"key discount_rate: must be a number, got 'high'"),
         ("2029: 40000000}", "2031: 40000000}", r"year 2031 is outside the budget cycle 2027–2029"),
-        ("reduction: 0.8", "reduction: 1.5", r"target\.reduction: .*less than or equal to 1"),
-        ("city: ../city\n", "", r"column city: Field required"),
+        ("reduction: 0.8", "reduction: 1.5", r"key target\.reduction: must be at most 1, got 1\.5"),
+        ("city: ../city\n", "", r"key city: missing required key"),
     ],
 )
 def test_types_ranges_and_cycle_years(tmp_path, old, new, pattern):

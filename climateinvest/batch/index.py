@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from climateinvest.io.files import atomic_write_text
+from climateinvest.io.files import atomic_write_text, json_text
 from climateinvest.report.formatting import DASH, fmt_number
 from climateinvest.report.html_export import page
 from climateinvest.report.results import key_figures, load_saved
@@ -73,8 +73,7 @@ class Run:
     def write(self) -> None:
         """Write ``manifest.json`` atomically (thread-safe)."""
         with self._lock:
-            atomic_write_text(self.folder / "manifest.json",
-                              json.dumps(self.data, indent=2, ensure_ascii=False, default=str) + "\n")
+            atomic_write_text(self.folder / "manifest.json", json_text(self.data))  # valid JSON: no Infinity
             atomic_write_text(self.folder / "index.html", index_html(self.data, self.folder))
 
     def finish(self, interrupted: bool = False) -> None:

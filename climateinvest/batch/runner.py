@@ -39,7 +39,6 @@ Exit code: 0 all ok; 1 some scenario (or the comparison) failed, the others are 
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import datetime as _dt
 import multiprocessing
 import os
@@ -50,15 +49,16 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from multiprocessing import connection as mp_connection
 from pathlib import Path
 
 from climateinvest.batch.index import Run, saved_summary
 from climateinvest.batch.worker import (
     compare_all,
+    discard_partial,
     remove_outputs,
     report_one,
-    worker_init,
-    worker_task,
+    worker_main,
 )
 from climateinvest.io.files import sha256_file
 
@@ -97,21 +97,38 @@ def notebook_path(name: str) -> Path:
 # Names and folders
 
 
+RESERVED = {"index", "manifest", "comparison"}  # names of the run's own files
+
+
 def _slug(stem: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.") or "scenario"
+    """Letters, digits, ``_`` and ``-`` only (no dots: ``base.html.yaml`` must not give a folder
+    ``base.html`` beside another scenario's report ``base.html``), at most 80 characters.
+    """
+    s = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") or "scenario"
     return s[:80]
 
 
-def _unique_names(paths: list[Path]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
+def unique_names(paths: list[Path]) -> list[str]:
+    """The output name of each scenario file, one rule for the whole batch: the slug of the file
+    name without its extension; ``scenario-`` before a name of the run's own files; on a clash
+    (compared without case, as on Windows and macOS) ``-2``, ``-3`` …, the first number whose
+    name is still free and no other file asks for, so no name is ever given twice
+    (``a/base.yaml``, ``b/base.yaml`` and ``c/base-2.yaml`` give ``base``, ``base-3`` and
+    ``base-2``). Stable: the same files in the same order give the same names.
+    """
+    bases = []
     for p in paths:
         base = _slug(p.stem)
-        if base.lower() in {"index", "manifest", "comparison"}:
-            base = f"scenario-{base}"
-        n = seen.get(base.lower(), 0) + 1
-        seen[base.lower()] = n
-        out.append(base if n == 1 else f"{base}-{n}")
+        bases.append(f"scenario-{base}" if base.lower() in RESERVED else base)
+    taken = {b.lower() for b in bases}  # a name a file asks for itself is kept for that file
+    out, given = [], set()
+    for base in bases:
+        name, n = base, 1
+        while name.lower() in given or (n > 1 and name.lower() in taken):
+            n += 1
+            name = f"{base}-{n}"
+        given.add(name.lower())
+        out.append(name)
     return out
 
 
@@ -137,7 +154,7 @@ def new_run_folder(root: Path, run_id: str | None = None) -> Path:
 
 def validate(path: Path, cities: dict) -> tuple[object | None, str | None]:
     """(scenario, None) if ``path`` is a valid scenario with a valid city, else (None, problems)."""
-    from climateinvest.io.city import check_against_scenario, load_city
+    from climateinvest.io.city import check_scenario, load_city
     from climateinvest.io.errors import ValidationError
     from climateinvest.io.scenario import load_scenario
 
@@ -152,7 +169,7 @@ def validate(path: Path, cities: dict) -> tuple[object | None, str | None]:
         city = cities[key]
         if isinstance(city, Exception):
             raise city
-        check_against_scenario(city, scenario.price_path, scenario.emission_factor_set)
+        check_scenario(city, scenario)  # every check a run makes
         return scenario, None
     except ValidationError as e:
         return None, "invalid input: " + e.report()
@@ -182,7 +199,7 @@ def _sigterm_as_interrupt():
 
 def _progress(i: int, n: int, label: str, rec: dict, stream) -> None:
     status = rec["status"]
-    msg = f"[{i}/{n}] {label} {status} {rec.get('seconds', 0):.1f} s"
+    msg = f"[{i}/{n}] {label} {status} {rec.get('seconds') or 0:.1f} s"
     if status != "ok" and rec.get("error"):
         msg += ": " + " ".join(line.strip() for line in rec["error"].splitlines())[:300]
     print(msg, file=stream, flush=True)
@@ -212,7 +229,7 @@ def run_batch(scenarios, out: str | Path = "reports", jobs: int = 1, run_id: str
     folder = new_run_folder(Path(out).resolve() / cycle, run_id)  # workers run elsewhere
     run = Run(folder, cycle, jobs, [str(p) for p in paths])
     date = _dt.date.today().isoformat()
-    names = _unique_names(paths)
+    names = unique_names(paths)
     report_nb = notebook_path(REPORT_NOTEBOOK)
     tasks = []
     for (p, s, err), name in zip(checked, names, strict=True):
@@ -252,7 +269,7 @@ def run_batch(scenarios, out: str | Path = "reports", jobs: int = 1, run_id: str
         _progress(done, n, Path(rec["file"]).name, rec, stream)
         run.write()
 
-    executor = None
+    pool = None
     try:
         with _sigterm_as_interrupt():
             if jobs == 1 or len(tasks) <= 1:
@@ -260,32 +277,9 @@ def run_batch(scenarios, out: str | Path = "reports", jobs: int = 1, run_id: str
                     by_name[task["name"]]["status"] = "running"
                     record(report_one(task))
             else:
-                executor = cf.ProcessPoolExecutor(
-                    max_workers=min(jobs, len(tasks)),
-                    initializer=worker_init,
-                    mp_context=multiprocessing.get_context("spawn"),
-                )
-                futures = {executor.submit(worker_task, t): t for t in tasks}
-                for t in tasks:
-                    by_name[t["name"]]["status"] = "running"
-                for fut in cf.as_completed(futures):
-                    t = futures[fut]
-                    try:
-                        record(fut.result())
-                    except cf.process.BrokenProcessPool as e:
-                        record(
-                            {
-                                "name": t["name"],
-                                "status": "failed",
-                                "error": f"worker process died: {e}",
-                                "traceback": None,
-                                "warnings": [],
-                                "outputs": {},
-                                "seconds": None,
-                            }
-                        )
-                executor.shutdown(wait=True)
-                executor = None
+                pool = Pool(min(jobs, len(tasks)))
+                pool.run(tasks, lambda t: by_name[t["name"]].update(status="running"), record)
+                pool = None
 
             ok = [r for r in run.scenarios if r["status"] == "ok"]
             if len(ok) >= 2:
@@ -313,8 +307,8 @@ def run_batch(scenarios, out: str | Path = "reports", jobs: int = 1, run_id: str
                 run.data["comparison"] = {"status": "skipped: fewer than two scenarios succeeded"}
     except KeyboardInterrupt:
         with _signals_ignored():
-            if executor is not None:
-                _stop(executor)
+            if pool is not None:
+                pool.stop()
             _reconcile(folder, run)
             run.finish(interrupted=True)
         print(f"interrupted; partial run recorded in {folder / 'manifest.json'}", file=stream, flush=True)
@@ -381,15 +375,65 @@ def _reconcile(folder: Path, run: Run) -> None:
             remove_outputs(folder, name)
 
 
-def _stop(executor: cf.ProcessPoolExecutor) -> None:
-    """Cancel pending work and stop the workers (each stops its kernel on SIGTERM)."""
-    procs = list(getattr(executor, "_processes", {}).values())
-    executor.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-    deadline = time.monotonic() + 10
-    for p in procs:
-        p.join(max(0.0, deadline - time.monotonic()))
-        if p.is_alive():
-            p.kill()
+class Pool:
+    """Worker processes (spawned), one per scenario, at most ``jobs`` at a time.
+
+    A worker that dies without a result (killed by a signal: the out-of-memory killer sends
+    SIGKILL) fails its scenario with the signal named, its partial files removed; the other
+    scenarios go on. Workers die with this process (``worker.worker_init``).
+    """
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+        self.running: dict = {}  # result connection -> (process, task)
+
+    def run(self, tasks: list[dict], started, record) -> None:
+        """Run every task; ``started(task)`` when its worker starts, ``record(result)`` when it ends."""
+        ctx = multiprocessing.get_context("spawn")
+        pending = list(tasks)
+        while pending or self.running:
+            while pending and len(self.running) < self.jobs:
+                task = pending.pop(0)
+                recv, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=worker_main, args=(task, send, os.getpid()), daemon=True)
+                proc.start()
+                send.close()  # the worker's end: EOF here when the worker is gone
+                self.running[recv] = (proc, task)
+                started(task)
+            for conn in mp_connection.wait(list(self.running)):
+                proc, task = self.running.pop(conn)
+                try:
+                    result = conn.recv()
+                except (EOFError, OSError):
+                    result = None
+                conn.close()
+                proc.join()
+                record(result if result is not None else died(task, proc.exitcode))
+
+    def stop(self) -> None:
+        """Stop the workers (each stops its kernel on SIGTERM), killing any left after 10 s."""
+        procs = [proc for proc, _ in self.running.values()]
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        deadline = time.monotonic() + 10
+        for p in procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+
+
+def died(task: dict, exitcode: int | None) -> dict:
+    """The failed record of a scenario whose worker ended without a result (partials removed)."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            sig = signal.Signals(-exitcode).name
+        except ValueError:
+            sig = f"signal {-exitcode}"
+        why = (f"the worker process was killed by {sig} ({-exitcode})"
+               + (" — the system's out-of-memory killer does this when memory runs out" if -exitcode == 9 else ""))
+    else:
+        why = f"the worker process ended with exit code {exitcode} without a result"
+    discard_partial(Path(task["run_folder"]), task["name"])
+    return {"name": task["name"], "status": "failed", "error": why, "traceback": None,
+            "warnings": [], "outputs": {}, "seconds": None}

@@ -9,11 +9,15 @@ partial files are removed.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import re
 import shutil
 import signal
+import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -34,20 +38,55 @@ def _clean_traceback(lines) -> str:
 _BUSY = False  # in a worker: is a notebook running?
 
 
-def worker_init() -> None:
-    """Install a worker's signal handlers: interrupt a running notebook cleanly, then exit quietly."""
+def worker_init(parent: int | None = None) -> None:
+    """Install a worker's signal handlers: interrupt a running notebook cleanly, then exit quietly;
+    and make the worker die with its parent ``parent`` (pid; see :func:`die_with_parent`).
+    """
     # Ctrl-C (the whole process group) or SIGTERM (from the main process) in a worker: a running
     # notebook is stopped as by Ctrl-C, so papermill stops its kernel and the partial files are
     # removed; then, or at once when idle, the worker exits quietly (no traceback on the terminal).
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    if parent is not None:
+        die_with_parent(parent)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent: int) -> None:
+    """SIGTERM this process when ``parent`` (pid) is gone, e.g. killed with SIGKILL, so no worker
+    goes on writing reports under a manifest that no one updates. On Linux the kernel sends it
+    (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon thread also watches the parent pid. The
+    SIGTERM stops a running notebook as Ctrl-C does (its kernel stops too, partials are removed).
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    if os.getppid() != parent:  # gone before the watch began
+        os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _on_signal(signum, frame):
     if _BUSY:
         raise KeyboardInterrupt(f"signal {signum}")
     os._exit(EXIT_INTERRUPTED)
+
+
+def worker_main(task: dict, conn, parent: int) -> None:
+    """A spawned worker process: run one scenario and send its record through ``conn``."""
+    worker_init(parent)
+    result = worker_task(task)
+    conn.send(result)
+    conn.close()
 
 
 def worker_task(task: dict) -> dict:
@@ -136,6 +175,14 @@ def report_one(task: dict) -> dict:
         shutil.rmtree(run / f".{name}.html.partial-dir", ignore_errors=True)
     out["seconds"] = round(time.perf_counter() - t0, 3)
     return out
+
+
+def discard_partial(run: Path, name: str) -> None:
+    """Remove a scenario's hidden partial files (left by a worker that was killed)."""
+    for partial in run.glob(f".{name}.*partial*"):
+        shutil.rmtree(partial, ignore_errors=True) if partial.is_dir() else partial.unlink(missing_ok=True)
+    if not (run / f"{name}.html").is_file():  # the report moves in last: without it, unfinished
+        remove_outputs(run, name)
 
 
 def remove_outputs(run: Path, name: str) -> None:

@@ -34,6 +34,7 @@ the value and the rule.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -41,9 +42,9 @@ from typing import NamedTuple
 import pandas as pd
 import yaml
 
-from climateinvest.io import columns, tabular
+from climateinvest.io import columns, files, tabular
 from climateinvest.io.columns import ANY, Col, Table, listing
-from climateinvest.io.errors import Problem, ValidationError
+from climateinvest.io.errors import Problem, ValidationError, did_you_mean
 
 TABLES = ("measures", "energy_changes", "energy_prices", "emission_factors", "baseline_emissions",
           "funding_sources", "uncertainty")
@@ -100,9 +101,16 @@ class CityData:
 # --- column specs -------------------------------------------------------------------------------
 
 def _loan_terms(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
-    rule = SPECS["funding_sources"].col("term_years").rule
-    return [Problem(label, f"must be {rule} for a loan, got an empty cell", row, "term_years", "")
-            for row in df.index[(df["kind"] == "loan") & (cells["term_years"] == "")]]
+    """A loan needs ``term_years`` ≥ 1; for a grant or own funds it does not apply (0 or empty,
+    as people fill templates, is accepted; so is any ``interest_rate``, unused).
+    """
+    loans = df["kind"] == "loan"
+    rule = "a whole number ≥ 1"
+    return ([Problem(label, f"must be {rule} for a loan, got an empty cell", row, "term_years", "")
+             for row in df.index[loans & (cells["term_years"] == "")]]
+            + [Problem(label, f"must be {rule} for a loan, got {cells.at[row, 'term_years']}", row,
+                       "term_years", cells.at[row, "term_years"])
+               for row in df.index[loans & (df["term_years"] == 0)]])
 
 
 def _bounds(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
@@ -153,7 +161,7 @@ SPECS: dict[str, Table] = {
         Col("source_id"), Col("name"), Col("kind", choices=FUNDING_KINDS),
         Col("max_share", "number", lo=0, hi=1), Col("annual_cap", "number", False, lo=0),
         Col("interest_rate", "number", False, 0.0, lo=-0.05, hi=1),
-        Col("term_years", "whole", False, lo=1, most=MAX_YEARS),
+        Col("term_years", "whole", False, lo=0, most=MAX_YEARS),  # ≥ 1 for a loan: _loan_terms
         Col("eligible_sectors", required=False, default=ANY, many=True),
         Col("eligible_payers", required=False, default=ANY, many=True, choices=PAYERS),
         Col("amortisation", required=False, default="straight", choices=("straight", "annuity"))),
@@ -175,7 +183,8 @@ def _cross_checks(t: dict[str, pd.DataFrame], label: dict[str, str]) -> list[Pro
     def refer(table: str, column: str, allowed: set[str], rule: str) -> None:
         for row, v in t[table][column].items():
             if v and v not in allowed:
-                out.append(Problem(label[table], f"must be {rule}, got {v!r}", row, column, v))
+                out.append(Problem(label[table], f"must be {rule}, got {v!r}{did_you_mean(v, allowed)}",
+                                   row, column, v))
 
     ids = set(t["measures"]["measure_id"]) if "measures" in t else set()
     if {"measures", "baseline_emissions"} <= t.keys():
@@ -204,11 +213,22 @@ def _cross_checks(t: dict[str, pd.DataFrame], label: dict[str, str]) -> list[Pro
             carriers |= set(t[table]["carrier"])
             for c in sorted(set(changes["carrier"]) - set(t[table]["carrier"]) - {""}):
                 rows = [str(r) for r in changes.index[changes["carrier"] == c]]
+                known = set(t[table]["carrier"])
                 out.append(Problem(label[table], f"has no {noun} rows for carrier {c!r}, which "
                                    f"{label['energy_changes']} uses (row{'s' * (len(rows) > 1)} "
-                                   f"{', '.join(rows)})", None,
+                                   f"{', '.join(rows)}){did_you_mean(c, known)}", None,
                                    "carrier", c))
         carriers |= set(changes["carrier"])
+    if {"funding_sources", "measures"} <= t.keys():  # a sector typo would drop a grant silently
+        sectors = set(t["measures"]["sector"]) | (set(t["baseline_emissions"]["sector"])
+                                                  if "baseline_emissions" in t else set())
+        for row, v in t["funding_sources"]["eligible_sectors"].items():
+            for sector in [x.strip() for x in v.split(";")] if v != ANY else []:
+                if sector and sector not in sectors:
+                    out.append(Problem(label["funding_sources"], f"must be * or a ';'-separated list of "
+                                       f"sectors of {label['measures']} ({listing(sectors)}), got "
+                                       f"{sector!r}{did_you_mean(sector, sectors)}", row,
+                                       "eligible_sectors", v))
     if {"uncertainty", "measures", "energy_changes"} <= t.keys():
         refer("uncertainty", "target", ids | carriers | {ANY}, "a measure_id, a carrier or *")
     if "baseline_emissions" in t:
@@ -239,8 +259,8 @@ def _from_folder(path: Path) -> _Source:
     problems, notes, raws = [], [], {}
     file = path / "city.yaml"
     city = None
-    if not file.is_file():
-        problems.append(Problem(file.name, f"file not found in {path}"))
+    if not os.path.lexists(file):
+        problems.append(Problem.about("not_found_in", file.name, folder=path))
     else:
         text, how, unreadable = tabular.read_text(file, file.name)
         notes += [f"{file.name}: {h}" for h in how]
@@ -249,10 +269,10 @@ def _from_folder(path: Path) -> _Source:
             city = _yaml_entries(text, file.name, problems)
     for name, spec in SPECS.items():
         file = path / f"{name}.csv"
-        if file.is_file():
+        if os.path.lexists(file):  # a pipe, a device or a broken link is refused, never skipped
             raws[name] = tabular.read_csv(file, file.name)
         elif not spec.optional:
-            problems.append(Problem(file.name, f"file not found in {path}"))
+            problems.append(Problem.about("not_found_in", file.name, folder=path))
     files = {"city": path / "city.yaml"} | {name: path / f"{name}.csv" for name in raws}
     return _Source("city.yaml", city, raws, files, notes, problems)
 
@@ -265,8 +285,11 @@ def _yaml_entries(text: str, label: str, problems: list[Problem]) -> columns.Ent
         problems.append(Problem(label, f"not valid YAML: {getattr(e, 'problem', e)}",
                                 row=mark.line + 1 if mark else None))
         return None
+    except tabular.YamlLimit as e:
+        problems.append(Problem(label, str(e)))
+        return None
     except (ValueError, RecursionError) as e:  # an integer of > 4300 digits, nesting too deep
-        problems.append(Problem(label, f"not valid YAML: {type(e).__name__}: {e}"))
+        problems.append(Problem(label, f"not valid YAML: {e}"))
         return None
     if not isinstance(raw, dict):
         problems.append(Problem(label, "must be a mapping of keys to values (name: ..., "
@@ -276,32 +299,32 @@ def _yaml_entries(text: str, label: str, problems: list[Problem]) -> columns.Ent
     for key, value in raw.items():
         if isinstance(value, (dict, list, set, tuple)):
             problems.append(Problem(label, f"must be a single value, got {value!r}", None,
-                                    str(key), value))
+                                    value=value, column=str(key), where="key"))
             value = None
         name = str(key).strip().lower()
         if name in entries:  # "Name" and "name": which one is meant?
             problems.append(Problem(label, "appears twice (keys are read case-insensitively)",
-                                    None, name, value))
+                                    None, value=value, column=name, where="key"))
         entries.setdefault(name, (None, tabular.cell_text(value).strip()))
     return entries
 
 
 def _from_workbook(path: Path) -> _Source:
-    sheets, problems = tabular.read_workbook(path)
-    raws, notes, city = {}, [], None
-    for name in ("city", *SPECS) if sheets else ():
+    sheets, notes, problems = tabular.read_workbook(path, ("city", *SPECS))
+    raws, city = {}, None
+    for name in ("city", *SPECS) if sheets or not problems else ():
         if name not in sheets:
             if name == "city" or not SPECS[name].optional:
                 problems.append(Problem(path.name, f"has no sheet {name!r} (sheets: "
-                                        f"{listing(title for title, _ in sheets.values())})"))
+                                        f"{listing(sheet.title for sheet in sheets.values())})"))
             continue
-        title, records = sheets[name]
-        if title != name:
-            notes.append(f"{path.name}: sheet {title!r} read as {name!r}")
+        sheet = sheets[name]
+        if sheet.title != name:
+            notes.append(f"{path.name}: sheet {sheet.title!r} read as {name!r}")
         if name == "city":
-            city = columns.key_values(records, f"{path.name}:city", problems)
+            city = columns.key_values(sheet.records, f"{path.name}:city", problems)
         else:
-            raws[name] = tabular.from_records(f"{path.name}:{name}", records)
+            raws[name] = tabular.from_records(f"{path.name}:{name}", sheet.records, sheet=sheet)
     files = {name: path for name in ("city", *raws)}
     return _Source(f"{path.name}:city", city, raws, files, notes, problems)
 
@@ -316,13 +339,20 @@ def load_city(path: str | Path) -> CityData:
     listing every problem found (file, row, column, value, rule), never a bare parsing error.
     """
     path = Path(path)
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+        if is_dir:
+            os.listdir(path)  # an unreadable folder is refused here, in plain words
+    except OSError:
+        raise ValidationError(Problem.about("permission", str(path))) from None
+    if is_dir:
         source = _from_folder(path)
-    elif path.is_file() and path.suffix.lower() == ".xlsx":
+    elif path.suffix.lower() == ".xlsx" and os.path.lexists(path):
         source = _from_workbook(path)
+    elif (problem := files.input_problem(path, str(path))) is not None:
+        raise ValidationError(problem)
     else:
-        why = "must be a city folder or an .xlsx workbook" if path.exists() else "not found"
-        raise ValidationError(Problem(str(path), why))
+        raise ValidationError(Problem(str(path), "must be a city folder or an .xlsx workbook"))
     problems = list(source.problems)
     city: dict[str, object] = {}
     if source.city is not None:
@@ -349,6 +379,16 @@ def load_city(path: str | Path) -> CityData:
     problems += _cross_checks(complete, label)
     if problems:
         raise ValidationError(problems)
+    negative = tables["emission_factors"]
+    negative = negative[negative["kgco2e_per_mwh"] < 0]
+    if len(negative):
+        rows = ", ".join(f"{r} ({c} {v:g})" for r, c, v in
+                         zip(negative.index[:5], negative["carrier"], negative["kgco2e_per_mwh"], strict=False))
+        source_notes = [f"{label['emission_factors']}: {len(negative)} negative emission factor"
+                        f"{'s' * (len(negative) > 1)} (a carrier that removes emissions: check they are "
+                        f"meant), row{'s' * (len(negative) > 1)} {rows}{', …' * (len(negative) > 5)}"]
+    else:
+        source_notes = []
     tables = {name: df.reset_index(drop=True) for name, df in tables.items()}
     u = tables["uncertainty"]
     u["mode"] = u["mode"].fillna((u["low"] + u["high"]) / 2)
@@ -357,7 +397,7 @@ def load_city(path: str | Path) -> CityData:
         name=city["name"], country=city["country"], currency=city["currency"],
         price_year=int(city["price_year"]), population=int(city["population"]),
         notes=city["notes"], path=path, files=source.files,
-        load_notes=tuple(source.notes + [s for s in summaries if s]),
+        load_notes=tuple(source.notes + [s for s in summaries if s] + source_notes),
         **{FIELDS.get(name, name): df for name, df in tables.items()})
 
 
@@ -365,16 +405,47 @@ def check_against_scenario(city: CityData, price_path: str, factor_set: str) -> 
     """Raise ValidationError unless every carrier used has prices on ``price_path`` and factors in
     ``factor_set`` (directly or through ``*`` rows).
     """
+    if problems := _coverage(city, price_path, factor_set):
+        raise ValidationError(problems)
+
+
+def _coverage(city: CityData, price_path: str, factor_set: str, file: str | None = None,
+              keys: tuple[str, str] = ("price_path", "emission_factor_set")) -> list[Problem]:
     problems = []
-    for table, column, value, noun in (("energy_prices", "price_path", price_path, "prices"),
-                                       ("emission_factors", "factor_set", factor_set, "factors")):
+    for table, column, value, noun, key in (("energy_prices", "price_path", price_path, "prices", keys[0]),
+                                            ("emission_factors", "factor_set", factor_set, "factors", keys[1])):
         df = city.table(table)
         covered = set(df["carrier"][df[column].isin([value, ANY])])
         if missing := [c for c in city.carriers if c not in covered]:
-            problems.append(Problem(
-                city.label(table), f"no {noun} for {listing(missing)} on {column} {value!r} and "
-                f"no '*' rows for them; {column}s in the data: "
-                f"{listing(set(df[column]) - {ANY})}", column=column, value=value))
+            known = set(df[column]) - {ANY}
+            text = (f"no {noun} for {listing(missing)} on {column} {value!r}{did_you_mean(value, known)} "
+                    f"and no '*' rows for them; {column}s in the data: {listing(known)}")
+            problems.append(Problem(file, text, column=key, value=value, where="key") if file else
+                            Problem(city.label(table), text, column=column, value=value))
+    return problems
+
+
+def check_scenario(city: CityData, scenario) -> None:
+    """Every check of a scenario against its city that a run makes, before any step runs, so
+    that ``validate`` refuses what ``run`` would (exit 2, never a failure halfway).
+
+    Checked: prices and emission factors for every carrier on the scenario's price path and
+    factor set (with "did you mean"); ``target.base_year`` and ``carbon_budget.from_year`` not
+    before the first inventory year of ``baseline_emissions`` (the base-year emissions must be
+    known). Raises ``ValidationError`` naming the scenario file and key.
+    """
+    file = scenario.source_file.name if scenario.source_file else "scenario"
+    problems = _coverage(city, scenario.price_path, scenario.emission_factor_set, file)
+    years = city.baseline["year"]
+    if len(years):
+        first = int(years.min())
+        budget = scenario.carbon_budget
+        for key, year in (("target.base_year", scenario.target.base_year),
+                          ("carbon_budget.from_year", budget.from_year if budget else None)):
+            if year is not None and year < first:
+                problems.append(Problem(file, f"must not be before {first}, the first inventory year in "
+                                        f"{city.label('baseline_emissions')} (the emissions of {year} are "
+                                        f"unknown), got {year}", column=key, value=year, where="key"))
     if problems:
         raise ValidationError(problems)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from climateinvest.io.errors import Problem
-from climateinvest.io.tabular import MAGNITUDE, TINY, RawTable, Records, parse_number
+from climateinvest.io.errors import Problem, did_you_mean
+from climateinvest.io.tabular import AMBIGUOUS_RULE, MAGNITUDE, TINY, RawTable, Records, ambiguous, parse_number
 
 ANY = "*"
 Entries = dict[str, tuple[int | None, str]]  # key -> (row or None, text) of a key/value table
@@ -66,8 +66,17 @@ class Col:
             return self.empty, "must not be empty" if self.required else None
         if self.kind == "text":
             value = self._text(text)
-            return (self.empty, f"must be {self.rule}, got {text!r}") if value is None else (value, None)
+            if value is not None:
+                return value, None
+            hint = ""
+            if self.choices:
+                words = [t.strip() for t in text.split(";")] if self.many else [text]
+                bad = [w for w in words if w and w.lower() not in self.choices]
+                hint = "".join(did_you_mean(w, self.choices) for w in bad[:1])
+            return self.empty, f"must be {self.rule}, got {text!r}{hint}"
         x = number(text)
+        if x is None and ambiguous(text):
+            return math.nan, f"must be {self.rule}, got {text}: {AMBIGUOUS_RULE}"
         ok = (x is not None and (self.kind == "number" or x.is_integer())
               and (self.lo is None or x >= self.lo) and (self.hi is None or x <= self.hi))
         if not ok:
@@ -127,8 +136,8 @@ def validate(raw: RawTable, spec: Table) -> tuple[pd.DataFrame, list[Problem], b
     Every cell is parsed by its column; problems carry file, row, column, value and rule.
     """
     label, cells, names = raw.label, raw.cells, spec.names
-    problems = [Problem(label, f"unknown column (allowed: {', '.join(names)})", column=c, value=c)
-                for c in cells.columns if c not in names]
+    problems = [Problem(label, f"unknown column{did_you_mean(c, names)} (allowed: {', '.join(names)})",
+                        column=c, value=c) for c in cells.columns if c not in names]
     missing = [n for n in spec.required if n not in cells.columns]
     problems += [Problem(label, f"missing required column (required: {', '.join(spec.required)})",
                          column=n) for n in missing]
@@ -138,6 +147,8 @@ def validate(raw: RawTable, spec: Table) -> tuple[pd.DataFrame, list[Problem], b
         values = []
         for row, text in zip(rows, full[col.name].tolist(), strict=True):
             value, error = col.parse(text, raw.number)
+            if error and not text and (why := raw.why_empty(row, col.name)):
+                error = f"{error}: the cell reads as empty because {why}"
             if error and col.name in cells.columns:
                 bad.append((row, j, Problem(label, error, row, col.name, text)))
             values.append(value)
@@ -158,17 +169,17 @@ def validate_entries(entries: Entries, spec: Table, label: str
                      ) -> tuple[dict[str, object], list[Problem]]:
     """Parse a key/value table (``city.yaml``, the ``city`` sheet) with ``spec``'s columns."""
     names = spec.names
-    problems = [Problem(label, f"unknown key (allowed: {', '.join(names)})", row, key, key)
-                for key, (row, _) in entries.items() if key not in names]
+    problems = [Problem(label, f"unknown key{did_you_mean(key, names)} (allowed: {', '.join(names)})",
+                        row, key, key, where="key") for key, (row, _) in entries.items() if key not in names]
     values = {}
     for col in spec.cols:
         if col.name not in entries and col.required:
             problems.append(Problem(label, "missing required key (required: "
-                                           f"{', '.join(spec.required)})", column=col.name))
+                                           f"{', '.join(spec.required)})", column=col.name, where="key"))
         row, text = entries.get(col.name, (None, ""))
         values[col.name], error = col.parse(text, parse_number)
         if error and col.name in entries:
-            problems.append(Problem(label, error, row, col.name, text))
+            problems.append(Problem(label, error, row, value=text, column=col.name, where="key"))
     return values, problems
 
 

@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticError
 
-from climateinvest.io.errors import Problem, ValidationError
-from climateinvest.io.tabular import load_yaml
+from climateinvest.io.errors import Problem, ValidationError, did_you_mean
+from climateinvest.io.files import read_input
+from climateinvest.io.tabular import YamlLimit, load_yaml
+
+MAX_SCENARIO_BYTES = 1 * 2**20  # a scenario file is a page of parameters: 1 MiB is far above any
 
 PLAN_YEARS = 3  # a Swedish budget cycle: the budget year plus two plan years (Kommunallagen ch. 11)
 MAX_AMOUNT = 1e15  # largest money or tonnes amount, as for the city tables (tabular.MAGNITUDE)
@@ -23,6 +26,17 @@ MAX_AMOUNT = 1e15  # largest money or tonnes amount, as for the city tables (tab
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value, info):
+        """``discount_rate: false`` is not 0 %: true/false only where a yes/no is asked."""
+        if info.field_name and cls.model_fields[info.field_name].annotation is bool:
+            return value
+        values = value.values() if isinstance(value, dict) else [value]
+        if any(isinstance(v, bool) for v in values):
+            raise ValueError("must be a number or text, not true or false")
+        return value
 
 
 class Target(_Strict):
@@ -104,13 +118,19 @@ class Scenario(_Strict):
                 if year not in plan:
                     raise ValueError(f"{name}: year {year} is outside the budget cycle {plan[0]}–{plan[-1]}")
                 if not amount >= 0:
-                    raise ValueError(f"{name}: {year} must be ≥ 0, got {amount}")
+                    raise ValueError(f"{name}.{year}: must be ≥ 0, got {amount}")
                 if amount > MAX_AMOUNT:
-                    raise ValueError(f"{name}: {year} must be at most {MAX_AMOUNT:g}, got {amount:g}")
+                    raise ValueError(f"{name}.{year}: must be at most {MAX_AMOUNT:g}, got {amount:g}")
+        if self.investment_budget and (gone := [y for y in plan if y not in self.investment_budget]):
+            raise ValueError(f"investment_budget: has no amount for {', '.join(map(str, gone))}: give every "
+                             f"plan year {plan[0]}–{plan[-1]} an amount (0 for a year without budget), or "
+                             "leave investment_budget out for no budget limit")
         if self.target.base_year >= self.target.year:
-            raise ValueError(f"target.base_year {self.target.base_year} must be before target.year {self.target.year}")
+            raise ValueError(f"target.base_year: must be before target.year ({self.target.year}), "
+                             f"got {self.target.base_year}")
         if self.pathway_end_year < self.target.year:
-            raise ValueError("pathway_end_year must not be before target.year")
+            raise ValueError(f"pathway_end_year: must not be before target.year ({self.target.year}), "
+                             f"got {self.pathway_end_year}")
         return self
 
     def with_changes(self, **changes) -> Scenario:
@@ -120,18 +140,50 @@ class Scenario(_Strict):
         return Scenario.model_validate(data)
 
 
+# pydantic error type -> plain English template (values from the error's context)
+_PLAIN = {
+    "missing": "missing required key",
+    "float_parsing": "must be a number", "float_type": "must be a number",
+    "int_parsing": "must be a whole number", "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_parsing": "must be true or false", "bool_type": "must be true or false",
+    "string_type": "must be text", "path_type": "must be a path (text)",
+    "dict_type": "must be a mapping (key: value, ...)",
+    "model_type": "must be a mapping of keys to values", "model_attributes_type": "must be a mapping of keys to values",
+    "finite_number": "must be a finite number",
+    "greater_than_equal": "must be at least {ge}", "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}", "less_than": "must be less than {lt}",
+    "string_too_short": "must have at least {min_length} character(s)",
+    "string_too_long": "must have at most {max_length} characters",
+    "literal_error": "must be one of {expected}",
+}
+
+
 def _problems(file: str, err: PydanticError) -> list[Problem]:
-    """One Problem per pydantic error: the key path, the rule and the value given."""
+    """One Problem per pydantic error, in plain words: the key path, the rule and the value given."""
     out = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]) or None
+        value = e.get("input")
         if e["type"] == "extra_forbidden":
-            msg = "unknown key (allowed: " + ", ".join(sorted(_allowed(e["loc"]))) + ")"
-        elif isinstance(e.get("input"), dict):
-            msg = e["msg"]
+            allowed = sorted(_allowed(e["loc"]))
+            hint = did_you_mean(e["loc"][-1], allowed)
+            msg = f"unknown key{hint}" if hint else f"unknown key (allowed: {', '.join(allowed)})"
+            value = None
+        elif e["type"] == "value_error":
+            msg = str(e.get("ctx", {}).get("error", e["msg"]))
+            if key is None and ": " in msg:  # a check across keys names its key first
+                key, msg = msg.split(": ", 1)
         else:
-            msg = f"{e['msg']}, got {e['input']!r}"
-        out.append(Problem(file=file, column=key, message=msg, value=e.get("input")))
+            ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in (e.get("ctx") or {}).items()}
+            template = _PLAIN.get(e["type"])
+            msg = template.format(**ctx) if template else e["msg"][0].lower() + e["msg"][1:]
+            if e["type"] == "literal_error":
+                msg += did_you_mean(value, [w.strip(" '") for w in str(ctx.get("expected", "")).split(" or ")
+                                            for w in w.split(",")])
+        if value is not None and not isinstance(value, dict | list) and e["type"] != "missing":
+            msg += f", got {value!r}"
+        out.append(Problem(file=file, column=key, message=msg, value=value, where="key"))
     return out
 
 
@@ -155,24 +207,24 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     name = str(path)
     try:
-        raw = load_yaml(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValidationError(Problem(file=name, message="file not found")) from None
+        raw = load_yaml(read_input(path, name, MAX_SCENARIO_BYTES).decode("utf-8"))
     except UnicodeDecodeError as e:
         raise ValidationError(Problem(file=name, message=f"not UTF-8 text ({e.reason} at byte {e.start})")) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ValidationError(Problem(file=name, message=f"not valid YAML{line}: {getattr(e, 'problem', e)}")) from None
+    except YamlLimit as e:
+        raise ValidationError(Problem(file=name, message=str(e))) from None
+    except ValidationError:
+        raise
     except (ValueError, RecursionError) as e:  # an integer of > 4300 digits, nesting too deep
-        raise ValidationError(Problem(file=name, message=f"not valid YAML: {type(e).__name__}: {e}")) from None
-    except OSError as e:
-        raise ValidationError(Problem(file=name, message=f"cannot be read: {e.strerror}")) from None
+        raise ValidationError(Problem(file=name, message=f"not valid YAML: {e}")) from None
     if not isinstance(raw, dict):
         raise ValidationError(Problem(file=name, message="must be a mapping of keys to values (title: ..., city: ...)"))
     raw = {str(k): v for k, v in raw.items()}
     if "source_file" in raw:
-        raise ValidationError(Problem(file=name, column="source_file", message="unknown key"))
+        raise ValidationError(Problem(file=name, column="source_file", message="unknown key", where="key"))
     try:
         scenario = Scenario.model_validate(raw)
     except PydanticError as e:
@@ -182,6 +234,7 @@ def load_scenario(path: str | Path) -> Scenario:
         city = Path(city).resolve()
     except (OSError, ValueError) as e:  # e.g. an embedded NUL character
         raise ValidationError(
-            Problem(file=name, column="city", value=str(scenario.city), message=f"not a usable path ({e})")
+            Problem(file=name, column="city", value=str(scenario.city), message=f"not a usable path ({e})",
+                    where="key")
         ) from None
     return scenario.model_copy(update={"city": city, "source_file": path.resolve()})

@@ -16,6 +16,12 @@ phrase for each thing it accepted so the loader can tell the user:
 
 Rows are numbered as a person sees them: in a CSV file the header is row 1; in a sheet, the
 sheet's own row numbers.
+
+Limits, checked before (or while) parsing, each named in its refusal: a file of at most
+``files.MAX_INPUT_BYTES``; a workbook unpacking to at most :data:`MAX_UNPACKED_BYTES`; a table of
+at most :data:`MAX_ROWS` rows, :data:`MAX_COLUMNS` columns and :data:`MAX_CELLS` cells; YAML with
+at most :data:`MAX_YAML_ALIASES` aliases and :data:`MAX_YAML_DEPTH` levels of nesting. Only
+regular files are read (``files.read_input``).
 """
 from __future__ import annotations
 
@@ -24,14 +30,18 @@ import csv
 import io
 import math
 import re
+import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import yaml
 
-from climateinvest.io.errors import Problem
+from climateinvest.io.errors import Problem, ValidationError, render
+from climateinvest.io.files import read_input
 
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
 _SPACES = "[ \u00a0\u202f\u2009]"
@@ -45,6 +55,17 @@ MAGNITUDE = 1e15
 # ratios over it (cost per tonne over 1e-300 tonnes) overflow to inf.
 TINY = 1e-100
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A comma followed by exactly three digits after 1–3 digits not starting with 0: "30,000" is 30
+# with a decimal comma but thirty thousand to anyone used to English number formats.
+_AMBIGUOUS_COMMA = re.compile(r"[+-]?[1-9][0-9]{0,2},[0-9]{3}")
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+
+MAX_ROWS = 100_000  # rows of one table (header included): far above any city's measures or prices
+MAX_COLUMNS = 100  # columns of one table or sheet
+MAX_CELLS = 2_000_000  # cells of one table
+MAX_UNPACKED_BYTES = 200 * 2**20  # everything inside one .xlsx workbook, unpacked (zip bombs)
+MAX_YAML_ALIASES = 100  # *alias references in one YAML file (alias bombs)
+MAX_YAML_DEPTH = 30  # nesting of mappings and lists in one YAML file
 
 Records = list[tuple[int, list[str]]]  # (row number as a person sees it, cells)
 
@@ -63,6 +84,25 @@ class RawTable:
     notes: list[str] = field(default_factory=list)  # phrases, e.g. "read as Windows-1252"
     decimal_comma: bool = False
     number_formats: set[str] = field(default_factory=set)  # formats met by number()
+    sheet: Sheet | None = None  # the sheet it came from (why some cells are empty)
+    positions: dict[str, int] = field(default_factory=dict)  # column name -> index in the sheet
+
+    def why_empty(self, row: int, column: str) -> str | None:
+        """Why the cell reads as empty when the sheet says (a formula never calculated, a merged
+        range), else None.
+        """
+        from openpyxl.utils import get_column_letter
+
+        j = self.positions.get(column)
+        if self.sheet is None or j is None:
+            return None
+        if (row, j) in self.sheet.formulas:
+            return "it holds a formula without a saved result (open the file in Excel and save it again)"
+        for c1, r1, c2, r2 in self.sheet.merged:
+            if r1 <= row <= r2 and c1 <= j + 1 <= c2 and (row, j + 1) != (r1, c1):
+                return (f"it is part of merged cells ({get_column_letter(c1)}{r1}:"
+                        f"{get_column_letter(c2)}{r2}): unmerge them and fill every cell")
+        return None
 
     def number(self, text: str) -> float | None:
         """The number in ``text`` (see ``parse_number``), remembering the formats met."""
@@ -80,8 +120,10 @@ def parse_number(text: str, decimal_comma: bool = False, formats: set[str] | Non
                  ) -> float | None:
     """The finite number written in ``text``, or None if it is not one unambiguously.
 
-    ``decimal_comma`` allows ``12,5`` (never together with a ``.``); thousands separators are
-    spaces in strict groups of three. Each format met is added to ``formats``.
+    ``decimal_comma`` allows ``12,5`` (never together with a ``.``), but not ``30,000`` (1–3
+    digits, a comma, exactly three digits: 30 or thirty thousand? see :func:`ambiguous`);
+    thousands separators are spaces in strict groups of three. Each format met is added to
+    ``formats``.
     """
     formats = set() if formats is None else formats
     t = text.strip().replace("\u2212", "-")
@@ -89,7 +131,7 @@ def parse_number(text: str, decimal_comma: bool = False, formats: set[str] | Non
         t = re.sub(_SPACES, "", t)
         formats.add("spaces as thousands separators")
     if "," in t:
-        if not decimal_comma or "." in t or t.count(",") > 1:
+        if not decimal_comma or "." in t or t.count(",") > 1 or _AMBIGUOUS_COMMA.fullmatch(t):
             return None
         t = t.replace(",", ".")
         formats.add("decimal comma")
@@ -97,6 +139,17 @@ def parse_number(text: str, decimal_comma: bool = False, formats: set[str] | Non
         return None
     x = float(t)
     return x if math.isfinite(x) else None
+
+
+def ambiguous(text: str) -> bool:
+    """True for a number such as ``30,000`` that a decimal comma reads as 30 and English
+    habits as 30 000: refused, with :data:`AMBIGUOUS_RULE` in the message.
+    """
+    return bool(_AMBIGUOUS_COMMA.fullmatch(text.strip().replace("\u2212", "-")))
+
+
+AMBIGUOUS_RULE = ("a comma before exactly three digits could be a decimal or a thousands separator: "
+                  "write 30000 (or 30 000) for thirty thousand, 30 or 30,0 for thirty")
 
 
 def decode(data: bytes) -> tuple[str, list[str]]:
@@ -113,6 +166,8 @@ def decode(data: bytes) -> tuple[str, list[str]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
+        if _UTF8_MULTIBYTE.search(data):  # UTF-8 letters elsewhere: one part is in another encoding
+            raise ValueError(render("mixed_encoding", {"line": data.count(b"\n", 0, e.start) + 1})) from None
         try:
             text = data.decode("cp1252")
         except UnicodeDecodeError:
@@ -126,13 +181,16 @@ def decode(data: bytes) -> tuple[str, list[str]]:
 
 
 def read_text(path: Path, label: str) -> tuple[str | None, list[str], list[Problem]]:
-    """Decoded text of a file, phrases on how it was read, and problems (text None if any)."""
+    """Decoded text of a file, phrases on how it was read, and problems (text None if any).
+
+    Only a regular file within the size limit is read (``files.read_input``).
+    """
     try:
-        return *decode(path.read_bytes()), []
+        return *decode(read_input(path, label)), []
+    except ValidationError as e:
+        return None, [], e.problems
     except ValueError as e:
         return None, [], [Problem(file=label, message=str(e))]
-    except OSError as e:
-        return None, [], [Problem(file=label, message=f"cannot be read: {e.strerror}")]
 
 
 def read_csv(path: Path, label: str) -> RawTable:
@@ -157,9 +215,13 @@ def read_csv(path: Path, label: str) -> RawTable:
         notes.append(f"{SEPARATORS.get(sep, repr(sep))}-separated")
     records: Records = []
     reader = csv.reader(io.StringIO(text), delimiter=sep)
+    cells = 0
     try:
         for row in reader:
             records.append((len(records) + 1, row))
+            cells += len(row)
+            if (limit := too_large(len(records), len(row), cells, label)) is not None:
+                return RawTable(label, problems=[limit], notes=notes)
     except csv.Error as e:  # e.g. a cell longer than csv.field_size_limit()
         return RawTable(label, problems=[Problem(label, f"cannot be read as a table ({e})",
                                                  row=len(records) + 1)], notes=notes)
@@ -169,9 +231,21 @@ def read_csv(path: Path, label: str) -> RawTable:
     return table
 
 
-def from_records(label: str, records: Records, blank_rows_note: bool = False) -> RawTable:
-    """A RawTable from rows of cells; the first non-blank row is the header."""
-    table = RawTable(label)
+def too_large(rows: int, width: int, cells: int, label: str) -> Problem | None:
+    """A Problem when a table passes :data:`MAX_ROWS`, :data:`MAX_COLUMNS` or :data:`MAX_CELLS`."""
+    if rows > MAX_ROWS:
+        return Problem.about("too_many_rows", label, limit=MAX_ROWS)
+    if width > MAX_COLUMNS:
+        return Problem.about("too_many_columns", label, row=rows, limit=MAX_COLUMNS)
+    if cells > MAX_CELLS:
+        return Problem.about("too_many_cells", label, limit=MAX_CELLS)
+    return None
+
+
+def from_records(label: str, records: Records, blank_rows_note: bool = False,
+                 sheet: Sheet | None = None) -> RawTable:
+    """A RawTable from rows of cells (of ``sheet``, if given); the first non-blank row is the header."""
+    table = RawTable(label, sheet=sheet)
     rows = [(n, [c.strip() for c in cells]) for n, cells in records if any(c.strip() for c in cells)]
     if not rows:
         return table
@@ -199,6 +273,7 @@ def from_records(label: str, records: Records, blank_rows_note: bool = False) ->
             continue
         seen[name] = j
         keep.append(j)
+        table.positions[name] = j
     data = []
     for n, cells in body:
         if any(cells[width:]):
@@ -211,11 +286,34 @@ def from_records(label: str, records: Records, blank_rows_note: bool = False) ->
     return table
 
 
+class YamlLimit(ValueError):
+    """A YAML file beyond :data:`MAX_YAML_ALIASES` or :data:`MAX_YAML_DEPTH` (message says which)."""
+
+
 class _SafeLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` (no Python objects from tags) that also refuses a key given twice in
     one mapping: PyYAML would keep the last one silently (``discount_rate`` at the top and again
-    at the bottom: which one did the author mean?).
+    at the bottom: which one did the author mean?). Aliases and nesting are counted while the
+    document is composed, before anything is built: a 400-byte alias bomb stops at once.
     """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._aliases = 0
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise YamlLimit(render("yaml_aliases", {"limit": MAX_YAML_ALIASES}))
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise YamlLimit(render("yaml_depth", {"limit": MAX_YAML_DEPTH}))
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -238,8 +336,9 @@ class _SafeLoader(yaml.SafeLoader):
 
 def load_yaml(text: str) -> object:
     """``text`` parsed as YAML, safely (plain data only) and with every key at most once per
-    mapping. Raises ``yaml.YAMLError``, or ValueError / RecursionError for absurd input (an
-    integer of thousands of digits, thousands of nested brackets).
+    mapping, at most :data:`MAX_YAML_ALIASES` aliases and :data:`MAX_YAML_DEPTH` levels deep.
+    Raises ``yaml.YAMLError``, :class:`YamlLimit`, or ValueError / RecursionError for other
+    absurd input (an integer of thousands of digits).
     """
     return yaml.load(text, Loader=_SafeLoader)  # a SafeLoader subclass: plain data only
 
@@ -257,23 +356,132 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def read_workbook(path: Path) -> tuple[dict[str, tuple[str, Records]], list[Problem]]:
-    """Every sheet of an XLSX workbook as records, keyed by lower-case sheet name (with its
-    title as written). Values are cached results, so formulas read as what Excel last showed.
+class Sheet(NamedTuple):
+    """One sheet as records, with the cells that read as empty for a reason: formulas without a
+    saved result ``(row, column index)`` and merged ranges ``(first col, first row, last col,
+    last row)``, 1-based columns as in openpyxl.
+    """
+
+    title: str
+    records: Records
+    formulas: frozenset[tuple[int, int]] = frozenset()
+    merged: tuple[tuple[int, int, int, int], ...] = ()
+
+
+_ENCRYPTED = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE file: a password-protected .xlsx or an .xls
+
+
+def read_workbook(path: Path, wanted: Iterable[str] | None = None
+                  ) -> tuple[dict[str, Sheet], list[str], list[Problem]]:
+    """The sheets of an XLSX workbook whose lower-case, stripped names are in ``wanted`` (all if
+    None), keyed by that name; notes; problems. Values are cached results, so formulas read as
+    what Excel last showed (a formula never calculated reads as empty, with that reason).
+
+    Checked before parsing: the file (``files.read_input``), a password (refused in plain
+    words), the unpacked size (:data:`MAX_UNPACKED_BYTES`), each sheet's rows and columns
+    (:data:`MAX_ROWS`, :data:`MAX_COLUMNS`, :data:`MAX_CELLS`; cells are streamed, never laid
+    out as a full grid). Two sheets with the same name up to case and spaces: the visible one
+    is read (a note says so); two visible ones are a problem.
     """
     from openpyxl import load_workbook
-    sheets = {}
+
+    label = path.name
     try:
-        book = load_workbook(path, data_only=True)
+        data = read_input(path, label)
+    except ValidationError as e:
+        return {}, [], e.problems
+    if data.startswith(_ENCRYPTED):
+        return {}, [], [Problem.about("encrypted", label)]
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            unpacked = sum(i.file_size for i in z.infolist())
+        if unpacked > MAX_UNPACKED_BYTES:
+            return {}, [], [Problem.about("unpacked_too_big", label, size=unpacked, limit=MAX_UNPACKED_BYTES)]
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        want = None if wanted is None else set(wanted)
+        chosen: dict[str, object] = {}
+        notes, problems = [], []
         for ws in book.worksheets:
-            records = [(n, [cell_text(v) for v in row])
-                       for n, row in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1)]
-            sheets.setdefault(ws.title.strip().lower(), (ws.title, records))
+            key = ws.title.strip().lower()
+            if want is not None and key not in want:
+                continue
+            other = chosen.get(key)
+            if other is None:
+                chosen[key] = ws
+                continue
+            visible = [w for w in (other, ws) if getattr(w, "sheet_state", "visible") == "visible"]
+            if len(visible) == 2:
+                problems.append(Problem(label, f"has two sheets read as {key!r} ({other.title!r} and "
+                                        f"{ws.title!r}): rename or delete one"))
+            elif visible:
+                hidden = ws if visible[0] is other else other
+                chosen[key] = visible[0]
+                notes.append(f"{label}: hidden sheet {hidden.title!r} ignored, the visible "
+                             f"{visible[0].title!r} is read")
+        sheets = {}
+        for key, ws in chosen.items():
+            if getattr(ws, "sheet_state", "visible") != "visible":
+                notes.append(f"{label}: sheet {ws.title!r} is hidden (read all the same)")
+            sheet = _read_sheet(book, ws, f"{label}:{key}")
+            if isinstance(sheet, Problem):
+                problems.append(sheet)
+            else:
+                sheets[key] = sheet
+        titles = [ws.title for ws in book.worksheets]
+        book.close()
     # Not only OSError, BadZipFile, InvalidFileException, KeyError and ValueError: a damaged file
     # also raises zlib.error, an XML ParseError, NotImplementedError (unknown compression), ...
     except Exception as e:  # noqa: BLE001 - whatever openpyxl cannot read is unreadable
-        return {}, [Problem(path.name, f"not a readable .xlsx workbook ({type(e).__name__}: {e})")]
-    return sheets, []
+        return {}, [], [Problem(label, f"not a readable .xlsx workbook ({_plain(e)})")]
+    if want is not None and not sheets:
+        notes.append(f"{label}: sheets {', '.join(repr(t) for t in titles)}")
+    return sheets, notes, problems
+
+
+def _plain(e: Exception) -> str:
+    """An exception as words: its message, or its kind when it has none."""
+    text = str(e).strip()
+    kind = re.sub(r"(?<!^)(?=[A-Z])", " ", type(e).__name__).lower()
+    return f"{kind}: {text}" if text else kind
+
+
+def _read_sheet(book, ws, label: str) -> Sheet | Problem:
+    """Stream one read-only worksheet's cells (present cells only) within the limits."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+    class Parser(WorkSheetParser):  # also says which cells are formulas without a saved value
+        def parse_cell(self, element):
+            cell = super().parse_cell(element)
+            if cell["value"] is None and element.find(FORMULA_TAG) is not None:
+                cell["formula"] = True
+            return cell
+
+    dims = (ws.max_row or 0, ws.max_column or 0)
+    if dims[0] > MAX_ROWS or dims[1] > MAX_COLUMNS:
+        return Problem.about("sheet_too_big", label, sheet=ws.title, ref=ws.calculate_dimension(),
+                             rows=dims[0], cols=dims[1], max_rows=MAX_ROWS, max_cols=MAX_COLUMNS)
+    from openpyxl.utils.cell import range_boundaries
+
+    records: Records = []
+    formulas = set()
+    cells = 0
+    with ws._get_source() as src:
+        parser = Parser(src, ws._shared_strings, data_only=True, epoch=book.epoch,
+                        date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        for n, row in parser.parse():
+            width = max((c["column"] for c in row), default=0)
+            cells += width
+            if (limit := too_large(n, width, cells, label)) is not None:
+                return limit
+            values = [""] * width
+            for c in row:
+                values[c["column"] - 1] = cell_text(c["value"])
+                if c.get("formula"):
+                    formulas.add((n, c["column"] - 1))
+            records.append((n, values))
+        merged = tuple(range_boundaries(rng.ref) for rng in
+                       (parser.merged_cells.mergeCell if parser.merged_cells else ()))
+    return Sheet(ws.title, records, frozenset(formulas), merged)
 
 
 def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> None:

@@ -63,7 +63,9 @@ wall-clock limit**, so the same inputs give byte-identical tables whatever the m
 (the interactive explorer) gets a wall-clock limit, shared by the main selection's solves (each
 gets what is left) and applied to each frontier point. ``status`` is ``"optimal"`` (proven within
 the gap), ``"feasible (node limit), gap x.xx %"`` (``time limit`` with ``time_limit_s``) or
-``"no solution (…)"`` (empty portfolio); the cost tie-break's outcome is in ``notes`` (and in the
+``"no solution (…)"`` (empty portfolio); a result cut by a limit never reports a portfolio
+worse than the greedy one (below): when the greedy is better it is reported and the status says
+``"; greedy portfolio kept ..."``; the cost tie-break's outcome is in ``notes`` (and in the
 frontier's ``tie_break`` column). With a ``time_limit_s`` below
 :data:`~climateinvest.portfolio.solve.QUICK_BELOW_S` a small cost solve that keeps the first
 portfolio's measures with territorial tonnes (free in their start years among equal tonnes and in
@@ -197,6 +199,22 @@ def _tie_break_note(tie_break: str) -> str | None:
     return None
 
 
+def _better(g: dict, s: dict, objective: str) -> bool:
+    """Is the greedy portfolio (comparison row ``g``) better than the solver's (``s``) for the
+    objective: more territorial tonnes (then a lower NPV cost) for ``max_abatement``; reaching
+    the target where the solver's does not, or as cheaply reaching it, for ``min_cost``.
+    """
+    tol = HOLD_TOL * max(1.0, abs(s["tco2e_target_year"]))
+    more = g["tco2e_target_year"] > s["tco2e_target_year"] + tol
+    same = abs(g["tco2e_target_year"] - s["tco2e_target_year"]) <= tol
+    cheaper = g["npv_cost"] < s["npv_cost"] - HOLD_TOL * max(1.0, abs(s["npv_cost"]))
+    if objective == "min_cost" and g["meets_target"] != s["meets_target"]:
+        return g["meets_target"]
+    if objective == "min_cost" and g["meets_target"]:
+        return cheaper
+    return more or (same and cheaper)
+
+
 def select_portfolio(city: CityData, scenario: Scenario, measures: pd.DataFrame,
                      macc_curve: pd.DataFrame | None = None, *, frontier=True,
                      time_limit_s: float | None = None) -> PortfolioResult:
@@ -249,20 +267,29 @@ def select_portfolio(city: CityData, scenario: Scenario, measures: pd.DataFrame,
                    f"the most abatement in {p.target_year} found within the solver's limits ({sol.status})")
     if _tie_break_note(sol.tie_break):
         notes.append(_tie_break_note(sol.tie_break))
+    gx = greedy(p, p.budget, required if scenario.objective == "min_cost" else None)
+    greedy_table = chosen_table(p, gx)
     if not sol.found:
-        message += "; the solver found no portfolio within its limits, an empty one is reported"
+        message += "; the solver found no portfolio within its limits"
+    x, status = sol.x, sol.status
+    if sol.code not in (0, -1) and _better(comparison_row("g", greedy_table, required),
+                                           comparison_row("s", chosen_table(p, sol.x), required),
+                                           scenario.objective):
+        # A time-limited solve never reports a portfolio worse than the greedy one: keep it.
+        x, status = gx, f"{sol.status}; greedy portfolio kept (better than the solver's)"
+        message += "; the greedy portfolio (fund down the MAC curve) is reported, the solver's was worse"
+    elif not sol.found:
+        message += ", an empty one is reported"
     timings["select"] = time.process_time() - cpu
-    chosen = chosen_table(p, sol.x)
+    chosen = chosen_table(p, x)
     achieved = float(chosen.loc[chosen["scope"] == "territorial", "adjusted_tco2e"].sum())
     short = required - achieved
     short = short if short > HOLD_TOL * max(1.0, abs(required)) else 0.0
     if short > 0 and scenario.objective == "min_cost":
         message += f"; shortfall {short:,.0f} t CO2e"
 
-    gx = greedy(p, p.budget, required if scenario.objective == "min_cost" else None)
-    greedy_table = chosen_table(p, gx)
     years = p.plan
-    used, ext, gspent = spent(p, sol.x), spent(p, sol.x, counted=False), spent(p, gx)
+    used, ext, gspent = spent(p, x), spent(p, x, counted=False), spent(p, gx)
     later = float(chosen.loc[chosen["counts_against_budget"], "capex_after_cycle"].sum())
     bud = p.budget if p.budget is not None else np.full(len(years), np.nan)
     budget_use = pd.DataFrame({"year": years, "budget": bud, "spent": used, "external_capex": ext,
@@ -277,7 +304,7 @@ def select_portfolio(city: CityData, scenario: Scenario, measures: pd.DataFrame,
     timings["frontier"] = time.process_time() - cpu
     return PortfolioResult(
         chosen=chosen, budget_use=budget_use, greedy=greedy_table, comparison=comparison, frontier=front,
-        spending=spending(chosen, years), status=sol.status, objective=scenario.objective,
+        spending=spending(chosen, years), status=status, objective=scenario.objective,
         required_tco2e=required, achieved_tco2e=achieved, shortfall_tco2e=max(short, 0.0),
         gap=sol.gap, optimal=sol.code in (0, -1), message=message, target_year=p.target_year,
         plan_years=tuple(int(y) for y in years), interaction=scenario.interaction, currency=city.currency,

@@ -8,6 +8,7 @@ import html
 import json
 import re
 
+from climateinvest.report.formatting import stable_id
 from climateinvest.report.html_export import css
 
 
@@ -36,7 +37,8 @@ class FigureOut:
         """The figure as an HTML fragment without plotly.js (the page embeds it once)."""
         height = self.fig.layout.height or 460
         div = self.fig.to_html(full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG,
-                               default_width="100%", default_height=f"{int(height)}px", validate=False)
+                               default_width="100%", default_height=f"{int(height)}px", validate=False,
+                               div_id=stable_id("f", self.fig.to_json(), self.caption))  # not random
         cap = f'<p class="ci-figure-caption">{html.escape(self.caption)}</p>' if self.caption else ""
         return div + cap
 

@@ -14,6 +14,7 @@ typography), a decimal point, a real minus sign; units in the column headers
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import math
 import re
@@ -271,6 +272,7 @@ def format_table(df: pd.DataFrame, currency: str = "", *, kinds: Mapping[str, st
     shown = df.copy()
     shown.columns = new_cols
     styler = shown.style.format(fmts, escape="html", na_rep=DASH).format_index(escape="html", axis=1)
+    styler = styler.set_uuid(stable_id("t", shown.to_csv(), caption, kinds, labels))  # reruns byte-identical
     styler = styler.hide(axis="index").set_table_attributes('class="ci-table"')
     wide_text = [lab for col, lab in zip(df.columns, new_cols, strict=True)
                  if lab not in numeric and str(col) in ("name", "note", "reason", "source", "Meaning", "message")]
@@ -283,6 +285,19 @@ def format_table(df: pd.DataFrame, currency: str = "", *, kinds: Mapping[str, st
     if caption:
         styler = styler.set_caption(html.escape(caption))
     return styler
+
+
+_IDS: dict[str, int] = {}
+
+
+def stable_id(prefix: str, *content: object) -> str:
+    """An HTML id from ``content`` (a hash) and how often that content was met before in this
+    process: the same report gives the same ids on every run, unlike pandas' and plotly's
+    random ones, and two identical tables on a page still get different ids.
+    """
+    digest = hashlib.sha256(repr(content).encode("utf-8")).hexdigest()[:12]
+    _IDS[digest] = _IDS.get(digest, 0) + 1
+    return f"{prefix}{digest}-{_IDS[digest]}"
 
 
 def table_html(df: pd.DataFrame, currency: str = "", **kw) -> str:
