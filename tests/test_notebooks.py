@@ -136,34 +136,6 @@ def test_explorer_redraws_what_each_change_moves():
 # --- the functions the notebooks call (fast) ---------------------------------------------------
 
 
-def test_numbers_are_formatted_the_swedish_way():
-    from climateinvest.report import formatting as report
-
-    assert report.fmt_number(12345678.4) == "12\u202f345\u202f678"
-    assert report.fmt_number(-1500) == "\u22121\u202f500"
-    assert report.fmt_number(float("nan")) == "–" and report.fmt_years(float("inf")) == "never"
-    assert report.fmt_share(0.254) == "25.4\u202f%"
-    assert report.column_label("capex", "SEK") == "Investment [SEK]"
-    assert report.column_label("cost_per_tco2e", "SEK") == "Cost per tonne [SEK/t CO2e]"
-    assert report.column_label("abatement_tco2e_per_year") == "Abatement, first full year [t CO2e/yr]"
-    assert report.column_kind("start_year") == "year" and report.fmt_year(2027) == "2027"
-
-
-def test_tables_escape_cells_and_headers():
-    import pandas as pd
-
-    from climateinvest.report import formatting as report
-
-    df = pd.DataFrame(
-        {"name": ["<script>alert(1)</script>"], "<b>head</b>": ["x"], "capex": [1e6], "start_year": [2027]}
-    )
-    html = report.format_table(df, "SEK").to_html()
-    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<b>head</b>" not in html and "&lt;b&gt;head&lt;/b&gt;" in html
-    assert "1\u202f000\u202f000" in html and "2027" in html and "2\u202f027" not in html
-    assert "Investment [SEK]" in html
-
-
 def test_sources_markdown_is_data_not_markup():
     from climateinvest.report import formatting as report
 

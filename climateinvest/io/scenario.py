@@ -96,6 +96,9 @@ class Scenario(_Strict):
     monte_carlo: MonteCarlo | None = None
     solver_time_limit_s: float = Field(20.0, gt=0, le=3600)
     notes: str = ""
+    language: Literal["sv", "en"] | None = Field(
+        None, description="language of the reports; default sv for a city with country SE, else en"
+    )
 
     # Set by the loader, not by users: where the file came from.
     source_file: Path | None = Field(None, exclude=True)

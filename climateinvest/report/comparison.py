@@ -13,7 +13,7 @@ import html
 import pandas as pd
 
 from climateinvest.report.display import FigureOut, Html, display, jupyter_css, note, paragraph
-from climateinvest.report.formatting import DASH, TONNES, format_value, table_html
+from climateinvest.report.formatting import DASH, TONNES, format_value, table_html, text_table_html
 from climateinvest.report.plots import style
 from climateinvest.report.results import KEY_FIGURES, key_figures, meta, scenario_dict, summary_value
 from climateinvest.report.text import flatten_parameters, parameter_text
@@ -223,11 +223,12 @@ def show_comparison(results, part: str) -> None:
     if not results:
         parts.append(note("No scenario to compare."))
     elif part == "key_figures":
-        parts.append(Html(table_html(compare_key_figures(results), kinds={})))
+        parts.append(Html(text_table_html(compare_key_figures(results))))
     elif part == "parameters":
         df = compare_parameters(results)
         parts.append(
-            Html(table_html(df)) if len(df) else note("The scenarios have the same parameters apart from their titles.")
+            Html(text_table_html(df)) if len(df)
+            else note("The scenarios have the same parameters apart from their titles.")
         )
     elif part == "pathways":
         fig = pathways_figure(results)
@@ -244,7 +245,7 @@ def show_comparison(results, part: str) -> None:
                         "“enters” = funded here but not there, “leaves” = funded there but not here."
                     )
                 ),
-                Html(table_html(df)),
+                Html(table_html(df, labels={c: str(c) for c in df.columns if c not in ("measure_id", "name")})),
             ]
     elif part == "financing":
         df = compare_financing(results)
@@ -252,5 +253,5 @@ def show_comparison(results, part: str) -> None:
             parts.append(note("No scenario has a financing plan in its result."))
         else:
             fig = financing_compare_figure(results)
-            parts += ([FigureOut(fig)] if fig is not None else []) + [Html(table_html(df))]
+            parts += ([FigureOut(fig)] if fig is not None else []) + [Html(text_table_html(df))]
     display(*parts)

@@ -3,30 +3,38 @@
 Safety rules, applied everywhere a text reaches HTML:
 
 - every user or data text (measure names, sectors, scenario titles, notes, SOURCES.md, error
-  messages) is escaped with ``html.escape`` (tables: ``Styler.format(escape="html")``);
+  messages) is escaped with ``html.escape`` (table cells and headers too);
 - texts handed to plotly are escaped too (``escape_text_columns``), because plotly reads a small
   HTML subset in labels (``<b>``, ``<a href>``): markup in a name is shown as text, never as markup;
 - markdown (SOURCES.md, notebook cells) goes through ``markdown_safe``: raw HTML is escaped.
 
-Numbers: thousands separated by a narrow no-break space (U+202F, "12 345 678" as in Swedish
-typography), a decimal point, a real minus sign; units in the column headers
-("Investment [SEK]", "Abatement [t CO2e/yr]").
+Numbers follow the report's language (``report.i18n``): thousands separated by a narrow no-break
+space (U+202F, "12 345 678"), a decimal comma in Swedish and a point in English, a real minus
+sign. Column headers, units and kinds come from the output column registry
+(``climateinvest.io.output_columns``), never from guessing at a column's name: money in tables in
+thousands ("tkr"), in key figures and sentences in millions ("125,7 mnkr").
 """
 from __future__ import annotations
 
 import hashlib
 import html
 import math
-import re
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
+from climateinvest.io.output_columns import OutputColumn, currency_unit, lookup, value_label
+from climateinvest.report.i18n import current, lang, t
+
 NNBSP = "\u202f"   # narrow no-break space: thousands separator
 MINUS = "\u2212"
 DASH = "–"         # shown for a missing value
-TONNES = "t CO2e"
+TONNES = "t CO₂e"
+TABLE_MONEY_SCALE = "k"          # money in report tables: thousands (tkr)
+CODED_TEXT = ("payer", "scope", "kind", "sector", "portfolio", "status", "tie_break")  # cells in value_label
+WIDE_TEXT = ("name", "note", "reason", "instead_of", "source", "meaning")
 
 # ---------------------------------------------------------------------------------------------
 # Number formatting
@@ -42,26 +50,35 @@ def is_missing(x) -> bool:
         return False
 
 
+def yes_no(x) -> str:
+    """``True`` → "ja"/"yes", ``False`` → "nej"/"no", missing → "–"."""
+    return DASH if is_missing(x) else t("yes" if x else "no")
+
+
 def fmt_number(x, decimals: int = 0) -> str:
-    """``12345678.9`` → ``"12 345 679"`` (narrow no-break spaces), NaN → "–", inf → "∞"."""
+    """``12345678.9`` → ``"12 345 679"`` (narrow no-break spaces; decimal comma in Swedish),
+    NaN → "–", inf → "∞".
+    """
     if is_missing(x):
         return DASH
     if isinstance(x, bool | np.bool_):
-        return "yes" if x else "no"
+        return yes_no(x)
     try:
         v = float(x)
     except (TypeError, ValueError):
         return html.escape(str(x))
     if math.isinf(v):
         return "∞" if v > 0 else MINUS + "∞"
-    if decimals == 0 and abs(v) < 0.5:
-        v = 0.0
-    s = f"{abs(v):,.{decimals}f}".replace(",", NNBSP)
-    return (MINUS + s) if v < 0 and s.strip("0.\u202f") else s
+    s = f"{abs(v):,.{decimals}f}"
+    if not s.strip("0.,"):
+        v = 0.0  # rounds to zero: no "−0"
+    point = "," if lang() == "sv" else "."
+    s = s.replace(",", NNBSP).replace(".", point)
+    return (MINUS + s) if v < 0 else s
 
 
 def fmt_share(x, decimals: int = 1, sign: bool = True) -> str:
-    """``0.254`` → ``"25.4 %"`` (``sign=False``: ``"25.4"``, for a column headed [%])."""
+    """``0.254`` → ``"25,4 %"`` (``sign=False``: ``"25,4"``, for a column headed %)."""
     if is_missing(x):
         return DASH
     try:
@@ -71,10 +88,21 @@ def fmt_share(x, decimals: int = 1, sign: bool = True) -> str:
     return fmt_number(v * 100, decimals) + (NNBSP + "%" if sign else "")
 
 
-def fmt_money(x, currency: str = "") -> str:
-    """Money rounded to whole units with the currency: ``"12 345 678 SEK"``."""
+def fmt_money(x, currency: str | None = None, scale: str = "M") -> str:
+    """Money with its unit, by default in millions with one decimal: ``"125,7 mnkr"``
+    (``scale=""``: whole units, ``"k"``: thousands).
+    """
+    currency = current().currency if currency is None else currency
+    factor = {"": 1.0, "k": 1e3, "M": 1e6}[scale]
+    s = DASH if is_missing(x) else fmt_number(float(x) / factor, 1 if scale == "M" else 0)
+    unit = currency_unit(currency, lang(), scale) if currency else ""
+    return s if s == DASH or not unit else f"{s}{NNBSP}{html.escape(unit)}"
+
+
+def fmt_tonnes(x, per_year: bool = False) -> str:
+    """``1234.4`` → ``"1 234 t CO₂e"`` (``per_year``: ``"t CO₂e/år"``)."""
     s = fmt_number(x, 0)
-    return s if s == DASH or not currency else f"{s}{NNBSP}{html.escape(currency)}"
+    return s if s == DASH else f"{s}{NNBSP}{TONNES}" + (t("per_year") if per_year else "")
 
 
 def fmt_year(x) -> str:
@@ -88,203 +116,80 @@ def fmt_year(x) -> str:
 
 
 def fmt_years(x) -> str:
-    """A duration in years: one decimal, ``inf`` → "never"."""
+    """A duration in years: one decimal, ``inf`` → "aldrig"/"never"."""
     if is_missing(x):
         return DASH
     try:
         if math.isinf(float(x)):
-            return "never"
+            return t("never")
     except (TypeError, ValueError):
         return html.escape(str(x))
     return fmt_number(x, 1)
-
-
-# ---------------------------------------------------------------------------------------------
-# Column names → label, unit and kind
-
-_LABELS = {
-    "measure_id": "Measure id", "name": "Measure", "sector": "Sector", "payer": "Payer",
-    "emission_source": "Emission source", "capex": "Investment", "capex_years": "Investment years",
-    "npv_cost": "NPV of cost", "npv_net": "NPV net of carbon value", "npv_carbon_value": "NPV of carbon value",
-    "cost_per_tco2e": "Cost per tonne", "irr": "IRR", "grant_share": "Grant share",
-    "lifetime_years": "Lifetime", "simple_payback_years": "Payback", "discounted_payback_years": "Discounted payback",
-    "start_year": "Start year", "earliest_start_year": "Earliest start",
-    "abatement_tco2e_per_year": "Abatement, first full year", "lifetime_abatement_tco2e": "Lifetime abatement",
-    "standalone_tco2e": "Abatement alone", "adjusted_tco2e": "Abatement on the curve",
-    "cum_start_tco2e": "Cumulative from", "cum_end_tco2e": "Cumulative to",
-    "standalone_cost_per_tco2e": "Cost per tonne alone", "appraised_tco2e": "Tonnes appraised",
-    "saves_money": "Saves money", "note": "Note", "notes": "Notes", "rank": "Rank", "scale": "Share of effect",
-    "exclusive_group": "Alternatives group", "requires": "Requires", "source": "Source",
-    "source_id": "Source", "kind": "Kind", "amount": "Amount", "year": "Year", "reason": "Reason",
-    "instead_of": "Instead of", "opex_change": "Running cost change", "energy_cost_change": "Energy cost change",
-    "internal_interest": "Internal interest (SKR internränta)", "depreciation": "Depreciation",
-    "net": "Net effect on the driftsbudget", "financing_gap": "Financing gap", "gap": "Financing gap",
-    "investment": "Investment (city)", "external_investment": "Investment (external payers)",
-    "interest": "Interest", "amortisation": "Amortisation", "total": "Total", "debt_outstanding": "Debt at year end",
-    "selected": "Funded", "scope": "Scope", "measures": "Measures",
-}
-_MONEY_WORDS = ("capex", "npv", "cost", "opex", "investment", "grant", "loan", "own_funds", "funds",
-                "financing", "gap", "debt", "interest", "principal", "amount", "budget", "saving",
-                "depreciation", "payment", "balance", "amortisation", "annual_cap", "spend", "cash",
-                "value", "price", "net", "total", "external", "municipality", "municipal_company")
-_SHARE_WORDS = ("share", "irr", "rate", "reduction", "prob", "frequency", "p_selected",
-                "chosen_share", "selected_share")
-_COUNT_WORDS = ("count", "draws", "n_", "measures", "rank", "number", "loan_year")
-
-
-# Columns whose name does not say "per year" but whose tonnes are per year (target-year widths).
-_KIND_OF = {"standalone_tco2e": "tonnes_per_year", "adjusted_tco2e": "tonnes_per_year",
-            "appraised_tco2e": "tonnes", "baseline_tco2e": "tonnes_per_year",
-            "standalone_sum_tco2e": "tonnes_per_year", "adjusted_sum_tco2e": "tonnes_per_year",
-            "remaining_tco2e": "tonnes_per_year", "double_count_avoided_tco2e": "tonnes_per_year",
-            "abatement_tco2e": "tonnes_per_year"}
-
-
-def column_kind(name) -> str:
-    """The kind of a column from its name (docs/architecture.md section 3: names carry their unit, money none).
-
-    One of ``year``, ``years``, ``money_per_t``, ``tonnes_per_year``, ``tonnes``, ``mwh_per_year``,
-    ``mwh``, ``share``, ``count``, ``money``, ``bool``, ``number``, ``text``.
-    """
-    n = str(name).lower()
-    if n in _KIND_OF:
-        return _KIND_OF[n]
-    if n in ("year", "budget_cycle") or (n.endswith("_year") and not n.endswith("per_year")) \
-            or n.endswith("_year_from") or n in ("from_year", "base_year", "target_year"):
-        return "year"
-    if "per_tco2e" in n or "per_t_" in n or n.endswith("per_t"):
-        return "money_per_t"
-    if "tco2e" in n:
-        yearly = ("_per_year" in n or n.endswith("per_year")
-                  or (n.startswith(("baseline_", "with_portfolio_", "abatement_", "target_", "emissions_"))
-                      and not any(w in n for w in ("cumulative", "budget", "lifetime"))))
-        return "tonnes_per_year" if yearly else "tonnes"
-    if "mwh" in n:
-        return "mwh_per_year" if "per_year" in n else "mwh"
-    if n.endswith("_years") or n == "years" or n.startswith("payback"):
-        return "years"
-    if any(w in n for w in _SHARE_WORDS):
-        return "share"
-    if any(n == w or n.startswith(w) or n.endswith("_" + w.rstrip("_")) for w in _COUNT_WORDS):
-        return "count"
-    if any(w in n for w in _MONEY_WORDS):
-        return "money"
-    return "number"
-
-
-def _text_label(name) -> str:
-    n = str(name)
-    if n in _LABELS:
-        return _LABELS[n]
-    return n.replace("_", " ").capitalize() if re.fullmatch(r"[a-z0-9_]+", n) else n
-
-
-def column_label(name, currency: str = "", kind: str | None = None) -> str:
-    """Header text with the unit: ``capex`` → "Investment [SEK]"."""
-    if isinstance(name, int | np.integer):
-        return str(name)
-    n = str(name)
-    kind = kind or column_kind(n)
-    label = _LABELS.get(n)
-    if label is None:
-        base = n
-        base = base.replace("cost_per_tco2e", "cost_per_tonne")
-        for token in ("_tco2e_per_year", "_tco2e", "_per_tco2e", "_mwh_per_year", "_mwh", "_years"):
-            if base.endswith(token) and base != token:
-                base = base[: -len(token)]
-        base = base.replace("_tco2e_", "_")
-        label = (base.replace("_", " ").strip().capitalize() if re.fullmatch(r"[a-z0-9_]+", base) else base) or n
-        label = re.sub(r"\bnpv\b", "NPV", re.sub(r"^Npv\b", "NPV", label))
-        label = re.sub(r"^Prob ", "Probability: ", label)
-        label = re.sub(r"\b(p\d\d)\b", lambda m: m.group(1).upper(), label)
-    unit = {
-        "money": f"[{currency}]" if currency else "",
-        "money_per_t": f"[{currency}/{TONNES}]" if currency else f"[per {TONNES}]",
-        "tonnes_per_year": f"[{TONNES}/yr]",
-        "tonnes": f"[{TONNES}]",
-        "mwh_per_year": "[MWh/yr]",
-        "mwh": "[MWh]",
-        "years": "[years]",
-        "share": "[%]",
-    }.get(kind, "")
-    return f"{label} {unit}".strip()
-
-
-def _formatter(kind: str):
-    return {
-        "year": fmt_year,
-        "years": fmt_years,
-        "share": lambda x: fmt_share(x, sign=False),
-        "count": lambda x: fmt_number(x, 0),
-        "money": lambda x: fmt_number(x, 0),
-        "money_per_t": lambda x: fmt_number(x, 0),
-        "tonnes": lambda x: fmt_number(x, 0),
-        "tonnes_per_year": lambda x: fmt_number(x, 0),
-        "mwh": lambda x: fmt_number(x, 0),
-        "mwh_per_year": lambda x: fmt_number(x, 0),
-        "bool": lambda x: DASH if is_missing(x) else ("yes" if x else "no"),
-    }.get(kind, _auto_number)
 
 
 def _auto_number(x) -> str:
     if is_missing(x):
         return DASH
     if isinstance(x, bool | np.bool_):
-        return "yes" if x else "no"
+        return yes_no(x)
     if isinstance(x, int | np.integer):
         return fmt_number(x, 0)
     if isinstance(x, float | np.floating):
         v = abs(float(x))
         return fmt_number(x, 0 if v >= 100 or v == 0 else (1 if v >= 10 else 2))
-    return str(x)  # already escaped by the Styler
+    return html.escape(str(x))
 
 
-def format_table(df: pd.DataFrame, currency: str = "", *, kinds: Mapping[str, str] | None = None,
-                 labels: Mapping[str, str] | None = None, caption: str | None = None,
-                 max_rows: int | None = None):
-    """A pandas ``Styler`` of ``df`` for a report: units in the headers, thousands separators,
-    numbers right-aligned, text HTML-escaped (cells and headers), no index.
+def cell_formatter(kind: str):
+    """How a cell of a column of ``kind`` is written (HTML-escaped text)."""
+    scale = 1e3 if TABLE_MONEY_SCALE == "k" else 1.0
+    return {
+        "year": fmt_year,
+        "years": fmt_years,
+        "share": lambda x: fmt_share(x, sign=False),
+        "count": lambda x: fmt_number(x, 0),
+        "money": lambda x: DASH if is_missing(x) else fmt_number(float(x) / scale, 0),
+        "money_per_tonne": lambda x: fmt_number(x, 0),
+        "tonnes": lambda x: fmt_number(x, 0),
+        "tonnes_per_year": lambda x: fmt_number(x, 0),
+        "flag": yes_no,
+        "text": lambda x: DASH if is_missing(x) else html.escape(str(x)),
+        "id": lambda x: DASH if is_missing(x) else html.escape(str(x)),
+    }.get(kind, _auto_number)
 
-    ``kinds`` / ``labels`` override the kind or the header of a column (see ``column_kind``).
-    Year-named integer columns (2027, 2028 …) of wide tables keep their name as header.
+
+def format_value(value, kind: str, currency: str | None = None) -> str:
+    """One key figure as text with its unit (escaped): money in millions ("125,7 mnkr"),
+    tonnes ("1 234 t CO₂e"), money per tonne ("−205 kr/t CO₂e"), shares, years, counts.
     """
-    kinds = dict(kinds or {})
-    labels = dict(labels or {})
-    df = df.reset_index(drop=True) if not isinstance(df.index, pd.RangeIndex) else df
-    if max_rows is not None and len(df) > max_rows:
-        df = df.head(max_rows)
-    new_cols, fmts, numeric = [], {}, []
-    for col in df.columns:
-        s = df[col]
-        if pd.api.types.is_bool_dtype(s):
-            kind = "bool"
-        elif pd.api.types.is_numeric_dtype(s):
-            kind = kinds.get(col) or column_kind(col)
-        else:
-            kind = kinds.get(col, "text")
-        label = labels.get(col) or (column_label(col, currency, kind) if kind != "text" else _text_label(col))
-        while label in new_cols:
-            label += " "
-        new_cols.append(label)
-        if kind != "text":
-            fmts[label] = _formatter(kind)
-            numeric.append(label)
-    shown = df.copy()
-    shown.columns = new_cols
-    styler = shown.style.format(fmts, escape="html", na_rep=DASH).format_index(escape="html", axis=1)
-    styler = styler.set_uuid(stable_id("t", shown.to_csv(), caption, kinds, labels))  # reruns byte-identical
-    styler = styler.hide(axis="index").set_table_attributes('class="ci-table"')
-    wide_text = [lab for col, lab in zip(df.columns, new_cols, strict=True)
-                 if lab not in numeric and str(col) in ("name", "note", "reason", "source", "Meaning", "message")]
-    if wide_text:
-        styler = styler.set_table_styles({c: [{"selector": "td", "props": "min-width: 15rem"}] for c in wide_text},
-                                         overwrite=False)
-    if numeric:
-        styler = styler.set_table_styles({c: [{"selector": "td, th", "props": "text-align: right; white-space: nowrap"}]
-                                          for c in numeric}, overwrite=False)
-    if caption:
-        styler = styler.set_caption(html.escape(caption))
-    return styler
+    currency = current().currency if currency is None else currency
+    if value is None or is_missing(value):
+        return DASH
+    if kind == "money":
+        return fmt_money(value, currency)
+    if kind == "money_per_tonne":
+        return f"{fmt_number(value)}{NNBSP}{html.escape(currency_unit(currency, lang()))}/t{NNBSP}CO₂e"
+    if kind in ("tonnes", "tonnes_per_year"):
+        return fmt_tonnes(value, kind == "tonnes_per_year")
+    if kind == "year":
+        return fmt_year(value)
+    if kind == "share":
+        return fmt_share(value)
+    if kind == "count":
+        return fmt_number(value)
+    return html.escape(str(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+def describe(column, table: str | None = None) -> OutputColumn | None:
+    """The registry's description of a column of a saved table, with the current city's
+    funding-source and sector names for its family columns.
+    """
+    ctx = current()
+    return lookup(column, table, funding_sources=ctx.funding_sources, sectors=ctx.sectors)
 
 
 _IDS: dict[str, int] = {}
@@ -300,28 +205,58 @@ def stable_id(prefix: str, *content: object) -> str:
     return f"{prefix}{digest}-{_IDS[digest]}"
 
 
-def table_html(df: pd.DataFrame, currency: str = "", **kw) -> str:
-    """``format_table(...).to_html()`` inside a horizontally scrolling box."""
-    return f'<div class="ci-scroll">{format_table(df, currency, **kw).to_html()}</div>'
+def table_html(df: pd.DataFrame, *, table: str | None = None, kinds: Mapping[str, str] | None = None,
+               labels: Mapping[str, str] | None = None, caption: str | None = None,
+               max_rows: int | None = None) -> str:
+    """``df`` as an HTML table for a report: headers and units from the column registry (for
+    the saved table ``table``), numbers right-aligned in the report's language, coded words
+    (payer, scope, sector …) translated, every text HTML-escaped, no index.
+
+    ``labels`` / ``kinds`` give the header and kind of a column the registry does not hold (the
+    report's own tables: parameters, comparisons); their values are then written as they are.
+    A column known to neither is shown under its name with a warning.
+    """
+    kinds, labels = dict(kinds or {}), dict(labels or {})
+    if max_rows is not None and len(df) > max_rows:
+        df = df.head(max_rows)
+    ctx = current()
+    heads, cells, numeric_cols = [], [], []
+    unit_col = df["unit"] if "unit" in df.columns else None
+    for col in df.columns:
+        spec = None if col in labels else describe(col, table)
+        if spec is not None:
+            kind = kinds.get(col, spec.kind_in(table))
+            label, unit = spec.label[ctx.lang], spec.unit(ctx.lang, ctx.currency, table, TABLE_MONEY_SCALE)
+        else:
+            if col not in labels:
+                warnings.warn(f"column {col!r} of table {table!r} is not in the output column registry",
+                              stacklevel=2)
+            kind = kinds.get(col, "text" if col in labels else "number")
+            label, unit = labels.get(col, str(col)), ""
+        numeric = kind not in ("text", "id")
+        fmt = cell_formatter(kind)
+        values = df[col].tolist()
+        if kind == "text" and str(col) in CODED_TEXT:
+            values = [v if is_missing(v) else value_label(v, ctx.lang) for v in values]
+        if kind == "by_row" and unit_col is not None:
+            fmt = _auto_number
+        klass = ' class="ci-num"' if numeric else (' class="ci-wide"' if str(col).lower() in WIDE_TEXT else "")
+        unit_html = f'<span class="ci-unit">{html.escape(unit)}</span>' if unit else ""
+        heads.append(f"<th{klass}>{html.escape(label)}{unit_html}</th>")
+        cells.append([f"<td{klass}>{fmt(v)}</td>" for v in values])
+        numeric_cols.append(numeric)
+    rows = "".join("<tr>" + "".join(r) + "</tr>" for r in zip(*cells, strict=True)) if cells else ""
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return (f'<div class="ci-tablebox"><table class="ci-table">{cap}<thead><tr>{"".join(heads)}</tr></thead>'
+            f"<tbody>{rows}</tbody></table></div>")
 
 
-def format_value(value, kind: str, currency: str = "") -> str:
-    """One key figure as text with its unit (escaped); ``kind`` as in ``column_kind``."""
-    if value is None or is_missing(value):
-        return DASH
-    if kind == "money":
-        return fmt_money(value, currency)
-    if kind == "money_per_t":
-        return f"{fmt_number(value)}{NNBSP}{html.escape(currency)}/t"
-    if kind == "tonnes":
-        return f"{fmt_number(value)}{NNBSP}{TONNES}"
-    if kind == "year":
-        return fmt_year(value)
-    if kind == "share":
-        return fmt_share(value)
-    if kind == "count":
-        return fmt_number(value)
-    return html.escape(str(value))
+def text_table_html(df: pd.DataFrame, *, numeric: tuple[str, ...] = ()) -> str:
+    """A table of the report's own (not a saved table): its column names are its headers,
+    its cells text (``numeric`` columns right-aligned, formatted as numbers).
+    """
+    return table_html(df, labels={c: str(c) for c in df.columns},
+                      kinds={c: ("number" if c in numeric else "text") for c in df.columns})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from climateinvest.report import i18n
 from climateinvest.report.formatting import is_missing
 
 TABLE_NAMES = ("measures", "macc", "portfolio", "financing", "pathway", "uncertainty")
@@ -77,21 +78,43 @@ def load_saved(folder: str | Path) -> SavedResult:
     return SavedResult(folder=folder, manifest=manifest, tables_=tables)
 
 
-def load(source: str | Path):
+def report_context(result, language: str | None = None) -> i18n.Context:
+    """The words a report on ``result`` needs: its language (``language`` if given, else the
+    scenario's, else Swedish for a Swedish city), currency, funding-source names and sectors.
+    """
+    s = scenario_dict(result)
+    if isinstance(result, SavedResult):
+        city = result.manifest.get("city") or {}
+        return i18n.Context(lang=i18n.choose_language(language, s.get("language"), city.get("country")),
+                            currency=city.get("currency", ""))
+    fs = result.city.funding_sources
+    sectors = set(result.city.measures["sector"].astype(str)) | set(result.city.baseline["sector"].astype(str))
+    return i18n.Context(lang=i18n.choose_language(language, s.get("language"), result.city.country),
+                        currency=result.city.currency,
+                        funding_sources=dict(zip(fs["source_id"].astype(str), fs["name"].astype(str), strict=True)),
+                        sectors=frozenset(sectors))
+
+
+def load(source: str | Path, language: str | None = None):
     """A result to report on: a scenario file is computed (``run_scenario``); a folder written by
-    ``save_result`` / ``climateinvest run`` is read back.
+    ``save_result`` / ``climateinvest run`` is read back. Makes the report's language and city
+    words current (``report_context``): ``language`` ("sv", "en") overrides the scenario's.
     """
     path = Path(str(source))
     if path.is_dir() and (path / "manifest.json").exists():
-        return load_saved(path)
-    from climateinvest.run import run_scenario
+        result = load_saved(path)
+    else:
+        from climateinvest.run import run_scenario
 
-    return run_scenario(path)
+        result = run_scenario(path)
+    i18n.use(report_context(result, language or None))
+    return result
 
 
-def load_many(sources) -> list:
+def load_many(sources, language: str | None = None) -> list:
     """``load`` for a list of scenario files or result folders (a JSON list text is accepted); a
-    folder of scenario files stands for every ``*.yaml`` in it.
+    folder of scenario files stands for every ``*.yaml`` in it. The first result sets the
+    language (unless ``language`` is given).
     """
     if isinstance(sources, str):
         text = sources.strip()
@@ -103,7 +126,10 @@ def load_many(sources) -> list:
             paths += sorted(p.glob("*.yaml")) + sorted(p.glob("*.yml"))  # a cycle's folder of scenarios
         else:
             paths.append(p)
-    return [load(p) for p in paths]
+    results = [load(p, language) for p in paths]
+    if results:
+        i18n.use(report_context(results[0], language or None))
+    return results
 
 
 def scenario_dict(result) -> dict:

@@ -39,42 +39,44 @@ SECTIONS = {
                     "within their stated ranges (Monte Carlo), and which inputs matter most.")),
 }
 
-# Tables per section: (field of the step, caption, columns to show first or None for all).
+# Tables per section: (field of the step, saved table name, caption, columns to show or None for all).
 SECTION_TABLES = {
-    "measures": [("measures", None, ["measure_id", "name", "sector", "payer", "start_year", "capex",
+    "measures": [("measures", "measures", None, ["measure_id", "name", "sector", "payer", "start_year", "capex",
                                      "grant_share", "lifetime_years", "abatement_tco2e_per_year",
                                      "npv_cost", "cost_per_tco2e", "simple_payback_years"])],
-    "macc": [("curve", "Measures on the curve", ["rank", "measure_id", "name", "sector", "capex", "npv_cost",
+    "macc": [("curve", "macc", "Measures on the curve", ["rank", "measure_id", "name", "sector", "capex", "npv_cost",
                                                  "standalone_tco2e", "adjusted_tco2e", "cost_per_tco2e", "note"]),
-             ("alternatives", "Alternatives not on the curve (exclusive groups)",
+             ("alternatives", "macc_alternatives", "Alternatives not on the curve (exclusive groups)",
               ["measure_id", "name", "instead_of", "capex", "standalone_tco2e", "adjusted_tco2e",
                "cost_per_tco2e", "note"]),
-             ("excluded", "Measures without abatement in the reference year",
+             ("excluded", "macc_excluded", "Measures without abatement in the reference year",
               ["measure_id", "name", "sector", "capex", "standalone_tco2e", "reason"]),
-             ("reconciliation", "Overlaps per emission source",
+             ("reconciliation", "macc_reconciliation", "Overlaps per emission source",
               ["source_id", "sector", "scope", "baseline_tco2e", "standalone_sum_tco2e",
                "adjusted_sum_tco2e", "remaining_tco2e", "double_count_avoided_tco2e"])],
-    "portfolio": [("chosen", "Chosen measures", ["measure_id", "name", "payer", "start_year", "capex",
+    "portfolio": [("chosen", "portfolio", "Chosen measures", ["measure_id", "name", "payer", "start_year", "capex",
                                                  "capex_in_cycle", "capex_after_cycle", "adjusted_tco2e",
                                                  "npv_cost", "cost_per_tco2e"]),
-                  ("budget_use", "Budget use per plan year", None),
-                  ("comparison", "Optimised portfolio against funding down the MAC curve", None)],
-    "financing": [("by_year", "Financing per year", None),
-                  ("budget_impact", "Effect on the driftsbudget per year", None),
-                  ("debt_service", "Debt service per year", None)],
-    "pathway": [("table", "Emissions in selected years", ["year", "baseline_territorial_tco2e",
+                  ("budget_use", "portfolio_budget_use", "Budget use per plan year", None),
+                  ("comparison", "portfolio_comparison",
+                   "Optimised portfolio against funding down the MAC curve", None)],
+    "financing": [("by_year", "financing", "Financing per year", None),
+                  ("budget_impact", "financing_budget_impact", "Effect on the driftsbudget per year", None),
+                  ("debt_service", "financing_debt_service", "Debt service per year", None)],
+    "pathway": [("table", "pathway", "Emissions in selected years", ["year", "baseline_territorial_tco2e",
                                                            "abatement_territorial_tco2e",
                                                            "with_portfolio_territorial_tco2e", "target_tco2e",
                                                            "with_portfolio_indirect_tco2e",
                                                            "cumulative_from_budget_year_tco2e",
                                                            "carbon_budget_remaining_tco2e"])],
-    "uncertainty": [("portfolio", "The portfolio under uncertainty", None),
-                    ("measures", "Cost per tonne of each measure under uncertainty",
+    "uncertainty": [("portfolio", "uncertainty_portfolio", "The portfolio under uncertainty", None),
+                    ("measures", "uncertainty", "Cost per tonne of each measure under uncertainty",
                      ["measure_id", "name", "cost_per_tco2e", "cost_per_tco2e_p10", "cost_per_tco2e_p50",
                       "cost_per_tco2e_p90", "prob_saves_money", "prob_abates"]),
-                    ("selection_frequency", "How often each measure is chosen over the draws",
+                    ("selection_frequency", "uncertainty_selection_frequency",
+                     "How often each measure is chosen over the draws",
                      ["measure_id", "share_of_draws_chosen", "chosen_in_base", "method", "draws"]),
-                    ("tornado", "Sensitivity (one input at a time)", None)],
+                    ("tornado", "uncertainty_tornado", "Sensitivity (one input at a time)", None)],
 }
 
 _MISSING = {
@@ -117,20 +119,20 @@ def _columns(df: pd.DataFrame, cols) -> pd.DataFrame:
     return df[keep] if len(keep) >= 2 else df
 
 
-def section_tables(result, section: str) -> list[tuple[str | None, pd.DataFrame]]:
-    """(caption, table) pairs of a section, in reading order: the tables worth reading, with the
+def section_tables(result, section: str) -> list[tuple[str | None, str, pd.DataFrame]]:
+    """(caption, saved table name, table) of a section, in reading order: the tables worth reading, with the
     columns worth reading (long yearly tables cut to key years). Every table, complete, is in the
     scenario's XLSX and CSV files.
     """
     if section == "measures":
-        return [(None, _columns(result.measures, SECTION_TABLES["measures"][0][2]))]
+        return [(None, "measures", _columns(result.measures, SECTION_TABLES["measures"][0][3]))]
     step = result.steps[section]
     out = []
-    for field, caption, cols in SECTION_TABLES[section]:
+    for field, table, caption, cols in SECTION_TABLES[section]:
         df = getattr(step, field)
         if df is None or not len(df):
             continue
-        out.append((caption, _columns(_key_years(df, result), cols)))
+        out.append((caption, table, _columns(_key_years(df, result), cols)))
     return out
 
 
@@ -163,11 +165,10 @@ def section(result, name: str) -> list:
         if notes:
             parts.append(Html('<ul class="ci-notes">' + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"))
     parts += section_figures(result, name)
-    cur = meta(result)["currency"]
-    for caption, df in section_tables(result, name):
+    for caption, table, df in section_tables(result, name):
         if caption:
             parts.append(Html(f"<h3>{html.escape(caption)}</h3>"))
-        parts.append(Html(table_html(df, cur)))
+        parts.append(Html(table_html(df, table=table)))
     return parts
 
 
@@ -189,7 +190,6 @@ def key_figures_html(result) -> str:
 def decision_summary(result) -> list:
     """Section 1: the decision in key figures, what to fund and the investment per year."""
     parts: list = [Html("<h2>Summary of the decision</h2>"), Html(key_figures_html(result))]
-    cur = meta(result)["currency"]
     portfolio = result.steps.get("portfolio")
     financing = result.steps.get("financing")
     if portfolio is not None:
@@ -197,10 +197,11 @@ def decision_summary(result) -> list:
         parts += [
             Html("<h3>What to fund</h3>"),
             Html(paragraph(f"{len(portfolio.chosen)} measures, in the order of their cost per tonne.")),
-            Html(table_html(_columns(portfolio.chosen, cols), cur)),
+            Html(table_html(_columns(portfolio.chosen, cols), table="portfolio")),
             Html("<h3>Investment per year against the budget</h3>"),
-            Html(table_html(portfolio.budget_use, cur)),
+            Html(table_html(portfolio.budget_use, table="portfolio_budget_use")),
         ]
     if financing is not None:
-        parts += [Html("<h3>Investment and financing per year</h3>"), Html(table_html(financing.by_year, cur))]
+        parts += [Html("<h3>Investment and financing per year</h3>"),
+                  Html(table_html(financing.by_year, table="financing"))]
     return parts

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from climateinvest.report.display import Html, jupyter_css, note, paragraph
-from climateinvest.report.formatting import DASH, fmt_number, markdown_safe, table_html
+from climateinvest.report.formatting import DASH, fmt_number, markdown_safe, table_html, text_table_html
 from climateinvest.report.results import SavedResult, meta, scenario_dict
 
 
@@ -165,22 +165,21 @@ def sources_markdown(result) -> str | None:
 def assumptions(result) -> Html:
     """Appendix: every parameter, every data file with its hash, the sources of every figure."""
     m = meta(result)
-    cur = m["currency"]
     parts = ["<h3>Scenario parameters</h3>",
              paragraph("Every parameter of the scenario file as it was used (defaults included)."),
-             table_html(parameters_table(result), cur, kinds={"Value": "text"})]
+             text_table_html(parameters_table(result))]
     notes = (m["scenario"] or {}).get("notes")
     if notes:
         parts += ["<h3>Scenario notes</h3>", f"<pre>{html.escape(str(notes))}</pre>"]
     parts += ["<h3>Input files</h3>",
               paragraph("The files this report was computed from and their SHA-256 hashes: a file with the "
                         "same hash holds exactly the same data."),
-              table_html(input_files_table(result))]
+              text_table_html(input_files_table(result))]
     saved = isinstance(result, SavedResult)
     measures = result.measures if saved else result.city.measures
     if measures is not None and "source" in measures.columns:
         parts += ["<h3>Source of each measure's figures</h3>",
-                  table_html(measures[["measure_id", "name", "source"]], cur)]
+                  table_html(measures[["measure_id", "name", "source"]], labels={"source": "Source"})]
     city_notes = "" if saved else result.city.notes
     if city_notes:
         parts += ["<h3>Notes of the city data</h3>", f"<pre>{html.escape(str(city_notes))}</pre>"]
@@ -206,5 +205,5 @@ def run_info(result) -> Html:
     timings = result.timings
     if timings:
         df = pd.DataFrame({"Step": list(timings), "Time [s]": [float(v) for v in timings.values()]})
-        parts += ["<h3>Computing time</h3>", table_html(df, kinds={"Time [s]": "number"})]
+        parts += ["<h3>Computing time</h3>", text_table_html(df, numeric=("Time [s]",))]
     return Html("".join(parts))
