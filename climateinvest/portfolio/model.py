@@ -167,3 +167,88 @@ def _chain_rows(row, c, w_of: np.ndarray, members: list) -> None:
         prev = prev + [(w_of[k], c.share[k]) for k in ks if c.share[k] > 0]
         rho *= 1.0 - max(c.share[k] for k in ks)
         i = j
+
+
+@dataclass
+class TonnesModel:
+    """The tonnes-only model of the outer approximation (:func:`build_tonnes_model`).
+
+    Variables: x (one binary per candidate) followed by t (one continuous per territorial source
+    with a chain: its adjusted tonnes). ``A, lo, hi`` hold the structural rows on x and the
+    tangent rows, which :func:`add_tangents` extends; ``chains`` lists per such source its
+    baseline B, its candidates and their ℓ_k = −ln(1 − a_k).
+    """
+
+    nk: int
+    n: int
+    ub: np.ndarray
+    rows: list
+    spend: sparse.csr_array       # (P, n) budget-counted investment per plan year
+    tonnes: np.ndarray            # (n,) objective: linear tonnes on x, 1 on t
+    chains: list                  # [(B, candidate indices, ℓ)]
+
+
+def _tangent_row(n: int, t_col: int, B: float, ks: np.ndarray, ell: np.ndarray, L0: float):
+    """The tangent row t ≤ B(1 − e^−L0) + B e^−L0 (Σ ℓ_k x_k − L0) as (vector, −inf, high)."""
+    left = np.exp(-L0)
+    v = np.zeros(n)
+    v[t_col] = 1.0
+    v[ks] = -B * left * ell
+    return v, -np.inf, B * (1.0 - left) - B * left * L0 + 1e-9 * B
+
+
+def build_tonnes_model(p: Problem, md: Model) -> TonnesModel:
+    """Most-tonnes model without the product linearisation (``sequential``): a source's adjusted
+    tonnes are B(1 − e^−L), L = Σ ℓ_k x_k, whatever the order, and this concave function is the
+    lower envelope of its tangents, so ``t ≤ tangent`` rows describe it from above exactly at
+    the tangent points. Indirect sources carry no tonnes in the objective and need no ``t``.
+    Other sources and ``independent`` keep the linear tonnes of :func:`build_model`.
+    """
+    c = p.cand
+    nk = len(c.m)
+    A = md.A.tocsc()
+    on_x = np.asarray((abs(A[:, nk:]) > 0).sum(axis=1)).ravel() == 0  # starts, groups, requires, caps
+    chains = []
+    if md.n > nk:  # sources chained in build_model (shared, sequential); their x carry no tonnes
+        for s in sorted({str(v) for v in c.source[c.chain]}):
+            ks = np.flatnonzero(c.chain & (c.source == s))
+            if len(set(c.m[ks])) < 2 or not c.territorial[ks].all() or not p.baseline[s] > 0:
+                continue  # not chained, or its tonnes do not count toward the target
+            ell = -np.log1p(-np.minimum(c.share[ks], 1.0 - 1e-15))
+            chains.append((float(p.baseline[s]), ks, ell))
+    n = nk + len(chains)
+    spend = md.spend.toarray()[:, :nk]
+    model = TonnesModel(nk, n, np.r_[md.ub[:nk], np.full(len(chains), np.inf)],
+                        [(sparse.hstack([A[:, :nk].tocsr()[np.flatnonzero(on_x)],
+                                         sparse.csr_array((int(on_x.sum()), len(chains)))]).tocsr(),
+                          md.lo[on_x], md.hi[on_x])],
+                        sparse.csr_array(np.hstack([spend, np.zeros((spend.shape[0], len(chains)))])),
+                        np.r_[md.tonnes[:nk], np.ones(len(chains))], chains)
+    for j, (_, ks, ell) in enumerate(chains):
+        v = np.zeros(n)  # t ≤ Σ e_k x_k: no measure keeps more than its standalone tonnes
+        v[nk + j] = 1.0
+        v[ks] = -c.e[ks]
+        model.rows.append((sparse.csr_array(v[None, :]), np.array([-np.inf]), np.array([0.0])))
+        best: dict = {}
+        for k, ell_k in zip(ks, ell, strict=True):
+            best[c.m[k]] = max(best.get(c.m[k], 0.0), ell_k)
+        add_tangents(model, j, tangent_points(sum(best.values())))
+    return model
+
+
+def add_tangents(model: TonnesModel, j: int, points) -> None:
+    """Tangent rows of chain ``j`` at the ``points`` L0."""
+    B, ks, ell = model.chains[j]
+    vecs, his = [], []
+    for L0 in np.atleast_1d(points):
+        v, _, hi = _tangent_row(model.n, model.nk + j, B, ks, ell, float(L0))
+        vecs.append(v), his.append(hi)
+    if vecs:
+        model.rows.append((sparse.csr_array(np.array(vecs)), np.full(len(vecs), -np.inf), np.array(his)))
+
+
+def chain_tonnes(model: TonnesModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per chain: L at ``x`` and the exact adjusted tonnes B(1 − e^−L)."""
+    L = np.array([float(ell @ x[ks]) for _, ks, ell in model.chains])
+    B = np.array([b for b, _, _ in model.chains])
+    return L, B * -np.expm1(-L) if len(L) else np.zeros(0)
