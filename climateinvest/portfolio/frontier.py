@@ -14,7 +14,7 @@ import pandas as pd
 
 from climateinvest.portfolio.candidates import Problem
 from climateinvest.portfolio.greedy import greedy
-from climateinvest.portfolio.model import Model, TonnesModel
+from climateinvest.portfolio.model import Model
 from climateinvest.portfolio.solve import Clock, Solution, max_abatement
 from climateinvest.portfolio.tables import chosen_table, comparison_row, spent
 
@@ -23,25 +23,24 @@ FRONTIER_COLUMNS = ["budget_share", "budget_total", "tco2e", "npv_cost", "capex_
                     "status", "tie_break", "greedy_tco2e"]
 
 
-def frontier(p: Problem, md: Model, shares, main: Solution | None, time_limit: float | None = None,
-             tm: TonnesModel | None = None) -> pd.DataFrame:
+def frontier(p: Problem, md: Model, shares, main: Solution | None, time_limit: float | None = None
+             ) -> pd.DataFrame:
     """Max abatement per budget share; ``main`` is the max_abatement solution at the scenario's
     budget (reused at share 1), None under min_cost; ``time_limit`` [s] wall clock per point
-    (None: none, the deterministic default); ``tm`` the tonnes model whose tangents the points
-    share (one model, only the budget's right-hand sides change).
+    (None: none, the deterministic default).
     """
     if not len(shares):
         return pd.DataFrame(columns=FRONTIER_COLUMNS)
     limit = time_limit
     ref = p.budget
     if ref is None:  # no budget: scale the yearly spending of the unconstrained max-abatement portfolio
-        x = main.x if main is not None else max_abatement(p, md, None, Clock(limit), tm=tm).x
+        x = main.x if main is not None else max_abatement(p, md, None, Clock(limit)).x
         ref = spent(p, x)
     out = []
     for f in shares:
         b = ref * float(f)
         same = main is not None and p.budget is not None and float(f) == 1.0
-        sol = main if same else max_abatement(p, md, b, Clock(limit), quick=limit is not None, tm=tm)
+        sol = main if same else max_abatement(p, md, b, Clock(limit), quick=limit is not None)
         t = comparison_row("", chosen_table(p, sol.x), p.required)
         g = comparison_row("", chosen_table(p, greedy(p, b)), p.required)
         out.append((float(f), float(b.sum()), t["tco2e_target_year"], t["npv_cost"], t["capex_in_budget"],

@@ -99,7 +99,7 @@ from climateinvest.portfolio.candidates import CITY_PAYERS, build_problem, requi
 from climateinvest.portfolio.frontier import FRONTIER_SHARES
 from climateinvest.portfolio.frontier import frontier as build_frontier
 from climateinvest.portfolio.greedy import greedy
-from climateinvest.portfolio.model import build_model, build_tonnes_model
+from climateinvest.portfolio.model import build_model
 from climateinvest.portfolio.solve import (
     MIP_NODE_LIMIT,
     MIP_REL_GAP,
@@ -223,7 +223,6 @@ def select_portfolio(city: CityData, scenario: Scenario, measures: pd.DataFrame,
     cpu = time.process_time()
     p = build_problem(city, scenario, measures, macc_curve)
     md = build_model(p)
-    tm = build_tonnes_model(p, md)
     timings = {"model": time.process_time() - cpu}
     cpu = time.process_time()
     notes = list(p.notes)
@@ -236,10 +235,10 @@ def select_portfolio(city: CityData, scenario: Scenario, measures: pd.DataFrame,
         else:
             why = ("no portfolio reaches the target" if sol.code == 2 else
                    f"no portfolio reaching the target found ({sol.status})")
-            sol = max_abatement(p, md, p.budget, clock, quick, tm)
+            sol = max_abatement(p, md, p.budget, clock, quick)
             message = f"{why}: the portfolio with the most abatement is reported"
     else:
-        sol = max_abatement(p, md, p.budget, clock, quick, tm)
+        sol = max_abatement(p, md, p.budget, clock, quick)
         message = (f"most abatement in {p.target_year} within the budget, cheapest among equals"
                    if sol.code in (0, -1) else
                    f"the most abatement in {p.target_year} found within the solver's limits ({sol.status})")
@@ -269,7 +268,7 @@ def select_portfolio(city: CityData, scenario: Scenario, measures: pd.DataFrame,
 
     cpu = time.process_time()
     shares = FRONTIER_SHARES if frontier is True else (tuple(frontier) if frontier else ())
-    front = build_frontier(p, md, shares, sol if scenario.objective == "max_abatement" else None, limit, tm)
+    front = build_frontier(p, md, shares, sol if scenario.objective == "max_abatement" else None, limit)
     timings["frontier"] = time.process_time() - cpu
     return PortfolioResult(
         chosen=chosen, budget_use=budget_use, greedy=greedy_table, comparison=comparison, frontier=front,

@@ -22,13 +22,11 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from climateinvest.portfolio.candidates import Problem
-from climateinvest.portfolio.model import Model, TonnesModel, add_tangents, build_tonnes_model, chain_tonnes
+from climateinvest.portfolio.model import Model
 from climateinvest.portfolio.tables import HOLD_TOL, cost_of, tonnes_of
 
 MIP_REL_GAP = 1e-4
 MIP_NODE_LIMIT = 50_000  # branch-and-bound nodes per solve: deterministic, far above what a solve needs
-OA_ROUNDS = 50  # at most this many rounds of tangents in the outer approximation
-OA_TOL = 1e-7  # a chain's envelope may exceed its exact tonnes at the incumbent by this share of B
 QUICK_BELOW_S = 2.0  # main time limits below this (interactive use) run the quick cost solve first
 
 
@@ -165,51 +163,6 @@ def _milp(objective, integrality, ub, A, lo, hi, time_limit, gap=MIP_REL_GAP):
     return res, (float(bound) * f if bound is not None and np.isfinite(bound) else np.nan)
 
 
-def max_tonnes(p: Problem, tm: TonnesModel, budget, clock: Clock) -> Solution:
-    """Most territorial tonnes by outer approximation (:func:`~climateinvest.portfolio.model.build_tonnes_model`).
-
-    Each round solves the tangent model (HiGHS gap :data:`MIP_REL_GAP` ÷ 2); where a chain's
-    envelope exceeds its exact tonnes B(1 − e^−L) at the incumbent by more than :data:`OA_TOL`
-    × B, a tangent at the incumbent's L is added (valid for every portfolio and budget, so the
-    frontier's points reuse them). The envelope lies above the exact tonnes everywhere, so the
-    dual bound of the last round bounds the true optimum: the result is ``optimal`` when the
-    exact tonnes of the incumbent are within :data:`MIP_REL_GAP` of that bound.
-    """
-    nk, word = tm.nk, clock.word
-    if nk == 0:
-        return Solution(np.zeros(0, bool), -1, "optimal", 0.0, True)
-    integrality = np.r_[np.ones(nk), np.zeros(tm.n - nk)]
-    for _ in range(OA_ROUNDS):
-        left = clock.left()
-        if left is not None and not left > 0:
-            return Solution(np.zeros(nk, bool), 1, status_text(1, None, False, word), np.nan, False)
-        A, lo, hi = [r[0] for r in tm.rows], [r[1] for r in tm.rows], [r[2] for r in tm.rows]
-        if budget is not None:
-            f = _scaled(np.r_[budget, tm.spend.data])
-            A.append(tm.spend / f), lo.append(np.full(len(budget), -np.inf)), hi.append(np.asarray(budget, float) / f)
-        res, bound = _milp(-tm.tonnes, integrality, tm.ub, A, lo, hi, left, MIP_REL_GAP / 2)
-        if res.x is None:
-            return Solution(np.zeros(nk, bool), int(res.status), status_text(int(res.status), None, False, word),
-                            np.nan, False)
-        x = np.asarray(res.x[:nk]) > 0.5
-        true = tonnes_of(p, x)
-        upper = -bound if np.isfinite(bound) else np.inf
-        gap = max(upper - true, 0.0) / max(abs(true), 1e-9)
-        if res.status != 0:  # stopped by a limit: HiGHS's own gap of the tangent model
-            gap = float(res.mip_gap) if getattr(res, "mip_gap", None) is not None else gap
-            return Solution(x, int(res.status), status_text(int(res.status), gap, True, word), gap, True, bound=-upper)
-        L, exact = chain_tonnes(tm, x.astype(float))
-        over = np.asarray(res.x[nk:]) - exact
-        add = [j for j, (B, _, _) in enumerate(tm.chains) if over[j] > OA_TOL * B]
-        if gap <= MIP_REL_GAP or not add:
-            if gap <= MIP_REL_GAP:
-                return Solution(x, 0, "optimal", gap, True, bound=-upper)
-            return Solution(x, 1, status_text(1, gap, True, word), gap, True, bound=-upper)
-        for j in add:
-            add_tangents(tm, j, [L[j]])
-    return Solution(x, 1, status_text(1, gap, True, word), gap, True, bound=-upper)
-
-
 def _same_tonnes_rows(p: Problem, md: Model, x: np.ndarray) -> list:
     """Rows fixing which measures with territorial tonnes are chosen, and with which tonnes, as in
     ``x``; start years with the same tonnes and everything without territorial tonnes stay free.
@@ -228,8 +181,7 @@ def _same_tonnes_rows(p: Problem, md: Model, x: np.ndarray) -> list:
     return rows
 
 
-def max_abatement(p: Problem, md: Model, budget, clock: Clock, quick: bool = False,
-                  tm: TonnesModel | None = None) -> Solution:
+def max_abatement(p: Problem, md: Model, budget, clock: Clock, quick: bool = False) -> Solution:
     """Most territorial tonnes, then (tonnes held) the lowest NPV cost.
 
     ``tie_break`` says how the cost solve ended: "optimal", "feasible (time limit), gap …" (the
@@ -237,10 +189,9 @@ def max_abatement(p: Problem, md: Model, budget, clock: Clock, quick: bool = Fal
     ``quick`` (short time limits) a small cost solve within :func:`_same_tonnes_rows` of the first
     portfolio runs first, so that a cost solve stopped by the clock still returns a good
     portfolio; the cheapest portfolio holding the tonnes is returned, and a proven tie-break is
-    never changed. The tonnes come from the outer approximation :func:`max_tonnes` on ``tm``
-    (built from ``md`` if None; pass one model to share its tangents between solves).
+    never changed.
     """
-    first = max_tonnes(p, build_tonnes_model(p, md) if tm is None else tm, budget, clock)
+    first = solve(p, md, -md.tonnes, budget, [], clock.left())
     if not first.found or first.code == -1:
         return first
     if first.code != 0:  # tonnes not proven optimal: holding them would only burn time
