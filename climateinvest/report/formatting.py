@@ -14,8 +14,8 @@ typography), a decimal point, a real minus sign; units in the column headers
 """
 from __future__ import annotations
 
-import hashlib
 import html
+import itertools
 import math
 import re
 from collections.abc import Mapping
@@ -272,7 +272,7 @@ def format_table(df: pd.DataFrame, currency: str = "", *, kinds: Mapping[str, st
     shown = df.copy()
     shown.columns = new_cols
     styler = shown.style.format(fmts, escape="html", na_rep=DASH).format_index(escape="html", axis=1)
-    styler = styler.set_uuid(stable_id("t", shown.to_csv(), caption, kinds, labels))  # reruns byte-identical
+    styler = styler.set_uuid(stable_id("t"))  # not random: reruns byte-identical
     styler = styler.hide(axis="index").set_table_attributes('class="ci-table"')
     wide_text = [lab for col, lab in zip(df.columns, new_cols, strict=True)
                  if lab not in numeric and str(col) in ("name", "note", "reason", "source", "Meaning", "message")]
@@ -287,17 +287,14 @@ def format_table(df: pd.DataFrame, currency: str = "", *, kinds: Mapping[str, st
     return styler
 
 
-_IDS: dict[str, int] = {}
+_IDS = itertools.count(1)
 
 
-def stable_id(prefix: str, *content: object) -> str:
-    """An HTML id from ``content`` (a hash) and how often that content was met before in this
-    process: the same report gives the same ids on every run, unlike pandas' and plotly's
-    random ones, and two identical tables on a page still get different ids.
+def stable_id(prefix: str) -> str:
+    """The next HTML id of this process (``t1``, ``t2`` …): a report executed top to bottom gets
+    the same ids on every run, unlike pandas' and plotly's random ones.
     """
-    digest = hashlib.sha256(repr(content).encode("utf-8")).hexdigest()[:12]
-    _IDS[digest] = _IDS.get(digest, 0) + 1
-    return f"{prefix}{digest}-{_IDS[digest]}"
+    return f"{prefix}{next(_IDS)}"
 
 
 def table_html(df: pd.DataFrame, currency: str = "", **kw) -> str:
