@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from test_robustness import MINI_SCENARIO
 
 from climateinvest import ValidationError, load_city, load_scenario, run_scenario
 from climateinvest.batch.runner import unique_names
@@ -35,20 +36,12 @@ from climateinvest.io import files, tabular
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "fixtures" / "mini_city"
 MEMORY_LIMIT = 1_500 * 2**20  # address space of the memory-case subprocesses (interpreter + pandas fit)
-SCENARIO = """\
-title: Miniby 2027
-city: city
-budget_cycle: 2027
-discount_rate: 0.025
-investment_budget: {2027: 5000000, 2028: 5000000, 2029: 5000000}
-target: {year: 2030, reduction: 0.5, base_year: 1990}
-"""
 
 
 def mini(folder: Path, **changes) -> Path:
     """A copy of the mini city in ``folder/city`` and its scenario ``folder/scenario.yaml``."""
     shutil.copytree(MINI, folder / "city")
-    data = yaml.safe_load(SCENARIO) | changes
+    data = yaml.safe_load(MINI_SCENARIO) | changes  # the Miniby scenario of test_robustness
     (folder / "scenario.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return folder / "scenario.yaml"
 
@@ -94,6 +87,14 @@ def test_run_out_into_the_city_folder_is_refused_and_writes_nothing(tmp_path):
         assert "never written into an input folder or over an input file" in err or "must be a folder" in err, err
         assert "Traceback" not in err and "Error:" not in err
     assert tree_hashes(tmp_path) == before
+
+
+def test_report_out_into_the_city_folder_is_refused_and_writes_nothing(tmp_path):
+    scenario = mini(tmp_path)
+    before = tree_hashes(tmp_path)
+    code, out, err = cli("report", str(scenario), "--out", str(tmp_path / "city" / "reports"))
+    assert code == 2 and "inside the input folder" in err, err
+    assert tree_hashes(tmp_path) == before and not (tmp_path / "city" / "reports").exists()
 
 
 @pytest.mark.parametrize("out", ["/dev/null/results", "FILE"])
