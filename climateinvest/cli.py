@@ -7,7 +7,9 @@ words; an unexpected error prints one line (``--debug`` shows the traceback).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -62,10 +64,20 @@ def cmd_run(args) -> int:
     result = run_scenario(scenario, city)
     for note in result.city.load_notes:  # what the loader accepted, as ``validate`` says it
         print(f"note: {note}", file=sys.stderr)
-    out = result.save(args.out)
+    main_thread = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None  # SIGTERM while saving:
+    try:  # the partial folder is removed, the earlier result stays whole
+        out = result.save(args.out)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
     for name, df in result.tables().items():
         print(f"{out / (name + '.csv')}  ({len(df)} rows)")
     return EXIT_OK
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def cmd_report(args) -> int:

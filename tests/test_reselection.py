@@ -12,7 +12,7 @@ def test_selection_frequency_greedy_and_skip():
                 {"measure_id": "b", "capex": 1e6, "direct_abatement_tco2e_per_year": 100.0,
                  "emission_source": "road"}]
     rng = [("a", "capex", "uniform", 0.8, 1.0, 1.0), ("b", "capex", "uniform", 0.6, 0.9, 1.0)]
-    sc = scenario(draws=4000, reselect=4000, investment_budget={2027: 1e6})
+    sc = scenario(draws=4000, reselect=4000, investment_budget={2027: 1e6, 2028: 0.0, 2029: 0.0})
     city, sc, flows, table = setup(rng, sc, measures=measures, changes=[("a", "electricity", 0.0)])
     res = run_monte_carlo(city, sc, flows, table, with_tornado=False)
     f = res.selection_frequency.set_index("measure_id")["share_of_draws_chosen"]

@@ -89,7 +89,7 @@ def test_empty_template_is_invalid_and_says_what_is_missing(empty):
     problems = info.value.problems
     by_text = sorted(str(p) for p in problems)
     for key, row in zip(CITY.required, range(2, 7), strict=True):
-        assert f"stad.xlsx:city row {row}, column {key}: must not be empty" in by_text
+        assert f"stad.xlsx:city row {row}, key {key}: must not be empty" in by_text
     assert "stad.xlsx:measures: has no data rows: at least one row below the header is required" in by_text
     assert ("stad.xlsx:baseline_emissions: has no data rows: at least one row below the header is "
             "required") in by_text

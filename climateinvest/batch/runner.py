@@ -60,7 +60,7 @@ from climateinvest.batch.worker import (
     report_one,
     worker_main,
 )
-from climateinvest.io.files import sha256_file
+from climateinvest.io.files import check_output, sha256_file
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 REPORT_NOTEBOOK = "scenario_report.ipynb"
@@ -226,7 +226,9 @@ def run_batch(scenarios, out: str | Path = "reports", jobs: int = 1, run_id: str
 
     cycles = sorted({s.budget_cycle for _, s in valid})
     cycle = str(cycles[0]) if len(cycles) == 1 else "mixed"
-    folder = new_run_folder(Path(out).resolve() / cycle, run_id)  # workers run elsewhere
+    # never into an input folder, nor over an input (ValidationError: exit 2, nothing written)
+    root = check_output(out, [*(p for p, _ in valid), *(s.city for _, s in valid)])
+    folder = new_run_folder(root / cycle, run_id)  # workers run elsewhere
     run = Run(folder, cycle, jobs, [str(p) for p in paths])
     date = _dt.date.today().isoformat()
     names = unique_names(paths)

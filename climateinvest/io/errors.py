@@ -27,6 +27,8 @@ MESSAGES: dict[str, str] = {
     "sheet_too_big": "sheet {sheet!r} spans {ref} ({rows:,} rows × {cols:,} columns), more than the limit "
                      "of {max_rows:,} rows × {max_cols:,} columns: delete the unused rows and columns",
     "yaml_aliases": "uses more than {limit} YAML aliases (*name), the limit",
+    "yaml_values": "expands to more than {limit:,} values, the limit (aliases that repeat aliases: "
+                   "an alias bomb?)",
     "yaml_depth": "nests more than {limit} levels deep, the limit",
     "encrypted": "is password-protected or encrypted (or an old .xls): save it as an .xlsx workbook "
                  "without a password",

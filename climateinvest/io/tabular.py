@@ -20,7 +20,8 @@ sheet's own row numbers.
 Limits, checked before (or while) parsing, each named in its refusal: a file of at most
 ``files.MAX_INPUT_BYTES``; a workbook unpacking to at most :data:`MAX_UNPACKED_BYTES`; a table of
 at most :data:`MAX_ROWS` rows, :data:`MAX_COLUMNS` columns and :data:`MAX_CELLS` cells; YAML with
-at most :data:`MAX_YAML_ALIASES` aliases and :data:`MAX_YAML_DEPTH` levels of nesting. Only
+at most :data:`MAX_YAML_ALIASES` aliases, :data:`MAX_YAML_DEPTH` levels of nesting and
+:data:`MAX_YAML_VALUES` values with every alias expanded. Only
 regular files are read (``files.read_input``).
 """
 from __future__ import annotations
@@ -66,6 +67,7 @@ MAX_CELLS = 2_000_000  # cells of one table
 MAX_UNPACKED_BYTES = 200 * 2**20  # everything inside one .xlsx workbook, unpacked (zip bombs)
 MAX_YAML_ALIASES = 100  # *alias references in one YAML file (alias bombs)
 MAX_YAML_DEPTH = 30  # nesting of mappings and lists in one YAML file
+MAX_YAML_VALUES = 100_000  # values of one YAML file with every alias expanded (a scenario has ~50)
 
 Records = list[tuple[int, list[str]]]  # (row number as a person sees it, cells)
 
@@ -301,6 +303,8 @@ class _SafeLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._aliases = 0
         self._depth = 0
+        self._sizes: dict[int, int] = {}
+        self._keep: list = []
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
@@ -311,9 +315,17 @@ class _SafeLoader(yaml.SafeLoader):
         try:
             if self._depth > MAX_YAML_DEPTH:
                 raise YamlLimit(render("yaml_depth", {"limit": MAX_YAML_DEPTH}))
-            return super().compose_node(parent, index)
+            node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+        if id(node) not in self._sizes:  # values with aliases expanded (an aliased node counts each time)
+            children = node.value if isinstance(node, yaml.SequenceNode) else \
+                [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else []
+            self._sizes[id(node)] = 1 + sum(self._sizes.get(id(c), 1) for c in children)
+            self._keep.append(node)  # ids stay unique while the sizes are used
+            if self._sizes[id(node)] > MAX_YAML_VALUES:
+                raise YamlLimit(render("yaml_values", {"limit": MAX_YAML_VALUES}))
+        return node
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):

@@ -38,7 +38,7 @@ class FigureOut:
         height = self.fig.layout.height or 460
         div = self.fig.to_html(full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG,
                                default_width="100%", default_height=f"{int(height)}px", validate=False,
-                               div_id=stable_id("f", self.fig.to_json(), self.caption))  # not random
+                               div_id=stable_id("ci-figure-"))  # not random
         cap = f'<p class="ci-figure-caption">{html.escape(self.caption)}</p>' if self.caption else ""
         return div + cap
 

@@ -16,8 +16,8 @@ thousands ("tkr"), in key figures and sentences in millions ("125,7 mnkr").
 """
 from __future__ import annotations
 
-import hashlib
 import html
+import itertools
 import math
 import warnings
 from collections.abc import Mapping
@@ -192,17 +192,14 @@ def describe(column, table: str | None = None) -> OutputColumn | None:
     return lookup(column, table, funding_sources=ctx.funding_sources, sectors=ctx.sectors)
 
 
-_IDS: dict[str, int] = {}
+_IDS = itertools.count(1)
 
 
-def stable_id(prefix: str, *content: object) -> str:
-    """An HTML id from ``content`` (a hash) and how often that content was met before in this
-    process: the same report gives the same ids on every run, unlike pandas' and plotly's
-    random ones, and two identical tables on a page still get different ids.
+def stable_id(prefix: str) -> str:
+    """The next HTML id of this process (``t1``, ``t2`` …): a report executed top to bottom gets
+    the same ids on every run, unlike pandas' and plotly's random ones.
     """
-    digest = hashlib.sha256(repr(content).encode("utf-8")).hexdigest()[:12]
-    _IDS[digest] = _IDS.get(digest, 0) + 1
-    return f"{prefix}{digest}-{_IDS[digest]}"
+    return f"{prefix}{next(_IDS)}"
 
 
 def table_html(df: pd.DataFrame, *, table: str | None = None, kinds: Mapping[str, str] | None = None,
