@@ -81,10 +81,27 @@ def _interrupt(signum, frame):
 
 
 def cmd_report(args) -> int:
-    """``climateinvest report SCENARIO...``: one HTML report per scenario, a comparison and an index."""
+    """``climateinvest report SCENARIO...``: one HTML report per scenario, a comparison and an index.
+
+    The reports need the ``report`` extra (plotly, papermill, nbconvert, ipykernel); without it
+    the command says how to install it and exits 2.
+    """
+    missing = _missing_report_packages()
+    if missing:
+        print(f"the report command needs {', '.join(missing)}: pip install 'climateinvest[report]'",
+              file=sys.stderr)
+        return EXIT_INVALID
     from climateinvest.batch.runner import run_batch
 
     return run_batch(args.scenarios, out=args.out, jobs=args.jobs, run_id=args.run_id)
+
+
+def _missing_report_packages() -> list[str]:
+    """The packages of the ``report`` extra that cannot be imported here."""
+    from importlib.util import find_spec
+
+    return [name for name in ("plotly", "papermill", "nbconvert", "nbformat", "ipykernel", "ipywidgets")
+            if find_spec(name) is None]
 
 
 def cmd_template(args) -> int:

@@ -161,3 +161,17 @@ def test_nothing_points_outside_the_repository():
                 offenders.append(f"{name}: {needle}")
     assert offenders == []
     assert (root / "docs" / "architecture.md").is_file()
+
+
+def test_report_without_the_extra_says_how_to_install_it(tmp_path):
+    """Without the report extra, ``climateinvest report`` names the extra and exits 2."""
+    code = ("import sys, importlib.util\n"
+            "real = importlib.util.find_spec\n"
+            "importlib.util.find_spec = lambda name, *a: None if name == 'papermill' else real(name, *a)\n"
+            "from climateinvest.cli import main\n"
+            f"sys.exit(main(['report', 'parameters/2027/base.yaml', '--out', {str(tmp_path)!r}]))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2
+    assert "pip install 'climateinvest[report]'" in done.stderr and "papermill" in done.stderr
+    assert list(tmp_path.iterdir()) == []
