@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from climateinvest import __version__
-from climateinvest.appraisal import appraise
+from climateinvest.appraisal import appraise, stakeholders
 from climateinvest.cashflows import Flows, build_flows
 from climateinvest.financing import plan_financing
 from climateinvest.io.city import CityData, check_against_scenario, load_city
@@ -20,7 +20,7 @@ from climateinvest.io.scenario import Scenario, load_scenario
 from climateinvest.io.tabular import text_cells
 from climateinvest.macc import build_macc, sector_summary
 from climateinvest.pathway import build_pathway
-from climateinvest.portfolio.select import flows_for_chosen, select_portfolio
+from climateinvest.portfolio.grants import select_with_grants
 from climateinvest.uncertainty.analysis import run_monte_carlo
 from climateinvest.uncertainty.fixed_portfolio import portfolio_cost_per_tonne
 
@@ -108,10 +108,11 @@ def run_curve(scenario: Scenario, city: CityData, flows: Flows | None = None, ti
         appraise,
         flows,
         city,
-        scenario.discount_rate,
+        scenario.real_rate,
         scenario.perspective,
         scenario.carbon_value_per_tco2e,
         scenario.discount_abatement,
+        tax_factor=scenario.tax_factor,
     )
     macc = timed("macc", build_macc, measures, flows, city, scenario)
     result = ScenarioResult(
@@ -151,10 +152,13 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
     inputs_sha256 = {str(p): sha256_file(p) for p in sorted({*inputs, *city.files.values()}, key=str)}
 
     result = run_curve(scenario, city, timed=timed)
-    flows, measures, macc = result.flows, result.measures, result.steps["macc"]
-    portfolio = timed("portfolio", select_portfolio, city, scenario, measures, macc.curve)
-    chosen_flows = flows_for_chosen(city, scenario, portfolio.chosen)
-    financing = timed("financing", plan_financing, city, scenario, portfolio.chosen, chosen_flows)
+    flows = result.flows
+    fixed = timed("portfolio", select_with_grants, city, scenario, flows, result.measures, result.steps["macc"])
+    measures, macc, portfolio, financing = fixed.measures, fixed.macc, fixed.portfolio, fixed.financing
+    chosen_flows = fixed.chosen_flows
+    result.measures, result.macc, result.steps["macc"] = measures, macc.curve, macc
+    result.extra.update(macc_alternatives=macc.alternatives, macc_reconciliation=macc.reconciliation,
+                        macc_excluded=macc.excluded, macc_sector_summary=sector_summary(macc.curve))
     pathway = timed("pathway", build_pathway, city, scenario, portfolio.chosen, chosen_flows)
     uncertainty = None
     if scenario.monte_carlo is not None and len(city.uncertainty):
@@ -183,6 +187,8 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
         financing_loans=financing.loans,
         financing_debt_service=financing.debt_service,
         financing_budget_impact=financing.budget_impact,
+        financing_budget_impact_by_payer=financing.budget_impact_by_payer,
+        stakeholders=stakeholders(flows, city, scenario.real_rate, measures["grant_share"].to_numpy(float)),
         pathway_by_sector=pathway.by_sector,
         pathway_by_source=pathway.by_source,
     )
@@ -196,6 +202,8 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
             | {"cost_per_tco2e": portfolio_cost_per_tonne(city, scenario, flows, portfolio.chosen, pathway)},
             "financing": financing.summary,
             "pathway": pathway.summary,
+            "grants": {"status": fixed.status, "rounds": fixed.rounds, "converged": fixed.converged},
+            "conventions": scenario.conventions(city.price_year),
         }
         | ({"uncertainty": uncertainty.summary} if uncertainty else {})
     )

@@ -69,7 +69,7 @@ def test_zero_width_with_other_mode_equals_scaled_city():
     fl = build_flows(scaled, sc.price_path, sc.emission_factor_set, flows.start_year)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = appraise(fl, scaled, sc.discount_rate)
+        ref = appraise(fl, scaled, sc.real_rate)
     np.testing.assert_allclose(res.measures["cost_per_tco2e_p10"], ref["cost_per_tco2e"], rtol=1e-12)
     np.testing.assert_allclose(res.measures["cost_per_tco2e_p90"], ref["cost_per_tco2e"], rtol=1e-12)
 
@@ -88,8 +88,8 @@ def test_zero_width_portfolio_reproduces_pathway():
     assert gap["p10"] == pytest.approx(path.summary["gap_tco2e"], rel=1e-12)
     assert res.summary["prob_meet_target"] == float(path.summary["gap_tco2e"] <= 0)
     # portfolio NPV: each measure at its chosen start, moved to the budget year; energy scaled
-    r = 1 + sc.discount_rate
-    pv = present_values(fl_c, city, sc.discount_rate)
+    r = 1 + sc.real_rate
+    pv = present_values(fl_c, city, sc.real_rate)
     s = CHOSEN["scale"].to_numpy()
     shift = r ** -(CHOSEN["start_year"].to_numpy() - 2027.0)
     npv = ((pv.capex + pv.opex + s * pv.energy.sum(1)) * shift).sum()

@@ -262,7 +262,7 @@ def _milp_counts(city, scenario, flows, k, draws) -> tuple[np.ndarray, int]:
                 warnings.simplefilter("ignore")
                 flows_d = build_flows(city_d, scenario.price_path, scenario.emission_factor_set,
                                       flows.start_year)
-                meas_d = appraise(flows_d, city_d, scenario.discount_rate, scenario.perspective,
+                meas_d = appraise(flows_d, city_d, scenario.real_rate, scenario.perspective,
                                   scenario.carbon_value_per_tco2e, scenario.discount_abatement)
                 curve = build_macc(meas_d, flows_d, city_d, scenario).curve
                 res = select_portfolio(city_d, scenario, meas_d, curve, frontier=False)
@@ -280,7 +280,7 @@ def _greedy_counts(city, scenario, flows, k, pv) -> np.ndarray:
     """
     ids = list(flows.measure_ids)
     if pv is None or pv.year != int(scenario.macc_year):
-        pv = present_values(flows, city, scenario.discount_rate, scenario.perspective,
+        pv = present_values(flows, city, scenario.real_rate, scenario.perspective,
                             scenario.discount_abatement, scenario.macc_year)
     r = npv_draws(pv, k, ("npv_cost", "tonnes", "abatement_year"))
     g = _greedy_inputs(city, scenario, ids)
