@@ -13,7 +13,6 @@ import pandas as pd
 from climateinvest import __version__
 from climateinvest.appraisal import appraise, stakeholders
 from climateinvest.cashflows import Flows, build_flows
-from climateinvest.financing import plan_financing
 from climateinvest.io.city import CityData, check_against_scenario, load_city
 from climateinvest.io.files import atomic_write_bytes, atomic_write_text, deterministic_xlsx, sha256_file
 from climateinvest.io.scenario import Scenario, load_scenario

@@ -38,8 +38,9 @@ def build_city(measures, energy_changes=(), *, prices=None, factors=None, baseli
         population=1000,
         measures=m,
         energy_changes=ec.astype({"delta_mwh_per_year": float}),
-        energy_prices=pd.DataFrame(
-            prices or ELECTRICITY_PRICE, columns=["carrier", "price_path", "year", "price_per_mwh"]
+        energy_prices=pd.DataFrame(  # rows of 4, or of 5 with the tax inside the price
+            prices or ELECTRICITY_PRICE,
+            columns=["carrier", "price_path", "year", "price_per_mwh", "tax_per_mwh"][:len((prices or ELECTRICITY_PRICE)[0])],
         ),
         emission_factors=pd.DataFrame(
             factors or ELECTRICITY_FACTOR, columns=["carrier", "factor_set", "year", "kgco2e_per_mwh"]

@@ -207,7 +207,7 @@ RULES = {
     "duplicate price": ([cell("energy_prices.csv", 4, "price_path", "base")],
                         r"energy_prices\.csv row 4, column carrier\+price_path\+year: must be unique, got electricity\+base\+2024 again \(first at row 2\)"),
     "duplicate factor": ([cell("emission_factors.csv", 3, "year", "2024")],
-                         r"emission_factors\.csv row 3, column carrier\+factor_set\+year: must be unique, got electricity\+nordic_mix\+2024 again \(first at row 2\)"),
+                         r"emission_factors\.csv row 3, column carrier\+factor_set\+year\+basis: must be unique, got electricity\+nordic_mix\+2024\+lifecycle again \(first at row 2\)"),
     "duplicate baseline": ([cell("baseline_emissions.csv", 3, "year", "1990")],
                            r"baseline_emissions\.csv row 3, column source_id\+year: must be unique, got road\+1990 again \(first at row 2\)"),
     "duplicate energy change": ([cell("energy_changes.csv", 4, "carrier", "diesel")],
