@@ -89,8 +89,8 @@ def test_societal_energy_is_priced_without_taxes_and_the_tax_factor_weighs_publi
 def test_a_bundle_is_priced_with_what_it_requires():
     # bus: capex 1 000 000, 100 t/yr for 10 years; charger: capex 500 000, no tonnes; r = 0, tonnes
     # plain: own 1 000 000 / 1 000 = 1 000 SEK/t; bundle (1 000 000 + 500 000) / 1 000 = 1 500 SEK/t
-    city = build_city([{"measure_id": "bus", "capex": 1e6, "requires": "charger", "direct_abatement_tco2e_per_year": 100.0},
-                       {"measure_id": "charger", "capex": 5e5}])
+    bus = {"measure_id": "bus", "capex": 1e6, "requires": "charger", "direct_abatement_tco2e_per_year": 100.0}
+    city = build_city([bus, {"measure_id": "charger", "capex": 5e5}])
     sc = scenario(discount_rate=0.0, rate_basis="real", discount_abatement=False, interaction="independent")
     fl = build_flows(city, "base", "nordic_mix", [2027, 2027])
     with warnings.catch_warnings():
@@ -134,7 +134,8 @@ def test_the_budget_impact_is_split_between_the_kommun_and_its_company():
     # kommun: 1 000 000, life 10, internränta 2.5 % on the opening book value: 2028 25 000;
     # company: 1 000 000 loan at 4 % (own term 10): its 2028 capital cost is the loan's actual
     # interest 40 000, not internränta. Depreciation 100 000 each. Nominal = real at 0 % inflation.
-    city = build_city([{"measure_id": "k", "capex": 1e6}, {"measure_id": "c", "capex": 1e6, "payer": "municipal_company"}],
+    company = {"measure_id": "c", "capex": 1e6, "payer": "municipal_company"}
+    city = build_city([{"measure_id": "k", "capex": 1e6}, company],
                       funding=[("kl", "Loan", "loan", 1.0, NAN, 0.04, 10, "*", "municipal_company", "straight"),
                                ("own", "Own", "own_funds", 1.0, NAN, 0.0, NAN, "*", "*", "straight")])
     fin, _ = plan(city, scenario(inflation=0.0, internal_rate=0.025))
