@@ -29,7 +29,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 # JupyterLab lives in its own environment: installing it beside papermill makes every
-# notebook start about three times slower (rfc3987-syntax; see DESIGN.md section 8).
+# notebook start about three times slower (rfc3987-syntax; see docs/architecture.md section 7).
 lab: $(STAMP)
 	test -x .venv-lab/bin/jupyter || ($(PY) -m venv .venv-lab && .venv-lab/bin/pip install --quiet -e '.[lab]')
 	.venv-lab/bin/jupyter lab notebooks/

@@ -11,7 +11,7 @@ with and without JupyterLab, and the cost of re-solving the selection per Monte 
    best of ``--repeat``) in ``.venv`` and, if it exists, in ``.venv-lab``, the separate
    JupyterLab environment ``make lab`` creates. JupyterLab pulls ``rfc3987-syntax`` into
    jsonschema's format checks, which makes every nbformat import (so every papermill notebook
-   start and every nbconvert export) about 3× slower (DESIGN.md section 8); the script says
+   start and every nbconvert export) about 3× slower (docs/architecture.md section 7); the script says
    whether each environment has jupyterlab / rfc3987_syntax installed.
 3. Selection frequency on the first scenario of the cycle: the vectorised greedy over all
    ``reselect_draws`` against the MILP (``portfolio.select_portfolio`` per draw) on

@@ -1,6 +1,6 @@
 """Per-measure appraisal: NPV, cost per tonne, payback and IRR.
 
-Conventions (DESIGN.md section 6)
+Conventions (docs/architecture.md section 5)
 ---------------------------------
 * Each measure is discounted to its own start year (t = 0), end-of-year flows, real terms.
 * Cost per tonne = NPV of net costs ÷ tonnes. With ``discount_abatement`` the tonnes are

@@ -1,6 +1,6 @@
 """Measure × year arrays: investment, running cost, energy cost and emissions per carrier.
 
-Conventions (DESIGN.md section 6)
+Conventions (docs/architecture.md section 5)
 ---------------------------------
 Time runs relative to each measure's start year: index ``t`` is calendar year ``start + t``.
 The investment is spread evenly over ``capex_years`` (t = 0 … capex_years−1); the measure then

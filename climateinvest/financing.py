@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -70,6 +71,7 @@ from climateinvest.cashflows import Flows
 from climateinvest.io.city import CITY_PAYERS, CityData
 from climateinvest.io.errors import Problem, ValidationError
 from climateinvest.io.scenario import Scenario
+from climateinvest.io.tables import StepTables
 
 FINANCING_ORDER = ("grant", "loan", "own_funds")
 """Kinds of source in the order they are drawn on; within a kind, file order; then the gap."""
@@ -86,7 +88,7 @@ _EPS_CENT = 1e-6  # tolerance (in cents) when flooring max_share × investment
 
 
 @dataclass(frozen=True)
-class FinancingResult:
+class FinancingResult(StepTables):
     """The financing plan of a portfolio. Money [currency] at the city's price year.
 
     allocation : measure_id, year, source_id, kind, amount — one row per measure, year and source
@@ -107,6 +109,10 @@ class FinancingResult:
     sources : the funding sources used (source_id, name, kind, ...), in drawing order.
     summary : totals per kind, gap, peaks (JSON-serialisable).
     """
+
+    STEP: ClassVar[str] = "financing"
+    MAIN: ClassVar[str] = "by_year"
+    NOT_SAVED: ClassVar[dict[str, str]] = {"gap_by_year": "the financing_gap column of by_year"}
 
     allocation: pd.DataFrame
     by_year: pd.DataFrame

@@ -1,6 +1,6 @@
 """Marginal abatement cost (MAC) curve: order, widths, interactions, alternatives.
 
-Conventions (DESIGN.md section 6)
+Conventions (docs/architecture.md section 5)
 ---------------------------------
 * Height = cost per tonne as in ``appraisal``: NPV of the perspective's net cost (no carbon
   value) ÷ tonnes, discounted or plain per ``scenario.discount_abatement`` [currency / t CO2e].
@@ -30,6 +30,7 @@ Conventions (DESIGN.md section 6)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,7 @@ from climateinvest.appraisal import grants_of, net_cost
 from climateinvest.cashflows import Flows, baseline_by_source
 from climateinvest.io.city import CityData
 from climateinvest.io.scenario import Scenario
+from climateinvest.io.tables import StepTables
 
 BASE_COLUMNS = ["measure_id", "name", "sector", "payer", "emission_source", "exclusive_group",
                 "start_year", "capex"]
@@ -53,14 +55,19 @@ RECONCILIATION_COLUMNS = ["source_id", "sector", "scope", "baseline_tco2e", "mea
 
 
 @dataclass(frozen=True)
-class MaccResult:
+class MaccResult(StepTables):
     """The MAC curve and its companion tables (money in ``currency``, tonnes in the reference year).
 
     curve : one row per measure on the curve, in order (``CURVE_COLUMNS``)
     alternatives : exclusive-group members not on the curve, same columns + ``instead_of``
     reconciliation : per emission source: baseline, standalone and adjusted sums [t CO2e / year]
     excluded : measures without positive abatement in the reference year, with ``reason``
+    sector_summary : per sector: measures, adjusted abatement [t CO2e / year], investment, NPV
+        and cost per tonne of the sector's measures on the curve (:func:`sector_summary`)
     """
+
+    STEP: ClassVar[str] = "macc"
+    MAIN: ClassVar[str] = "curve"
 
     curve: pd.DataFrame
     alternatives: pd.DataFrame
@@ -69,6 +76,16 @@ class MaccResult:
     reference_year: int
     interaction: str
     currency: str = ""
+    sector_summary: pd.DataFrame | None = None
+
+    def summary(self) -> dict:
+        """JSON-serialisable key figures of the curve (for the run manifest)."""
+        return {
+            "reference_year": self.reference_year,
+            "interaction": self.interaction,
+            "total_tco2e": float(self.curve["adjusted_tco2e"].sum()),
+            "double_count_avoided_tco2e": float(self.reconciliation["double_count_avoided_tco2e"].sum()),
+        }
 
 
 def _ratio(num, den) -> np.ndarray:
@@ -282,7 +299,7 @@ def build_macc(measures: pd.DataFrame, flows: Flows, city: CityData,
                        standalone[order] * scale[order])
     return MaccResult(curve=curve, alternatives=alternatives, reconciliation=recon,
                       excluded=excluded, reference_year=year, interaction=scenario.interaction,
-                      currency=city.currency)
+                      currency=city.currency, sector_summary=sector_summary(curve))
 
 
 def _required_cost(mid: np.ndarray, requires: list[str], own_K: np.ndarray) -> np.ndarray:

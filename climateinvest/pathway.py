@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,7 @@ from climateinvest.cashflows import Flows, baseline_by_source
 from climateinvest.financing import check_chosen, select_flows
 from climateinvest.io.city import CityData
 from climateinvest.io.scenario import Scenario
+from climateinvest.io.tables import StepTables
 
 TERRITORIAL = "territorial"
 INDIRECT = "indirect"
@@ -49,7 +51,7 @@ EXTERNAL_PAYER = "external"
 
 
 @dataclass(frozen=True)
-class PathwayResult:
+class PathwayResult(StepTables):
     """Pathway tables [t CO2e / year] and summary.
 
     table : one row per year: year, baseline_territorial_tco2e, abatement_territorial_tco2e,
@@ -65,6 +67,9 @@ class PathwayResult:
         (before clipping; scaled).
     summary : dict, see :func:`build_pathway`.
     """
+
+    STEP: ClassVar[str] = "pathway"
+    MAIN: ClassVar[str] = "table"
 
     table: pd.DataFrame
     by_sector: pd.DataFrame

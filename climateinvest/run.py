@@ -1,6 +1,7 @@
 """run_scenario: the pipeline, readable top to bottom (see docs/architecture.md)."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import time
@@ -13,41 +14,135 @@ import pandas as pd
 from climateinvest import __version__
 from climateinvest.appraisal import appraise, stakeholders
 from climateinvest.cashflows import Flows, build_flows
+from climateinvest.financing import FinancingResult
 from climateinvest.io.city import CityData, check_against_scenario, load_city
 from climateinvest.io.files import atomic_write_bytes, atomic_write_text, deterministic_xlsx, sha256_file
 from climateinvest.io.scenario import Scenario, load_scenario
 from climateinvest.io.tabular import text_cells
-from climateinvest.macc import build_macc, sector_summary
-from climateinvest.pathway import build_pathway
+from climateinvest.macc import MaccResult, build_macc
+from climateinvest.pathway import PathwayResult, build_pathway
 from climateinvest.portfolio.grants import select_with_grants
-from climateinvest.uncertainty.analysis import run_monte_carlo
+from climateinvest.portfolio.select import PortfolioResult
+from climateinvest.uncertainty.analysis import UncertaintyResult, run_monte_carlo
 from climateinvest.uncertainty.fixed_portfolio import portfolio_cost_per_tonne
+
+MAIN_TABLES = ("measures", "macc", "portfolio", "financing", "pathway", "uncertainty")
+
+
+@dataclass
+class Steps:
+    """Each step's own typed result; None for a step that did not run.
+
+    ``macc`` : :class:`~climateinvest.macc.MaccResult`;
+    ``portfolio`` : :class:`~climateinvest.portfolio.PortfolioResult`;
+    ``financing`` : :class:`~climateinvest.financing.FinancingResult`;
+    ``pathway`` : :class:`~climateinvest.pathway.PathwayResult`;
+    ``uncertainty`` : :class:`~climateinvest.uncertainty.UncertaintyResult` (None without a Monte
+    Carlo). Each documents its tables' columns and units, and each table it holds is saved.
+    """
+
+    macc: MaccResult | None = None
+    portfolio: PortfolioResult | None = None
+    financing: FinancingResult | None = None
+    pathway: PathwayResult | None = None
+    uncertainty: UncertaintyResult | None = None
+
+    def get(self, name: str) -> Any:
+        """The step result called ``name``, or None."""
+        return getattr(self, name, None)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in STEP_NAMES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def present(self) -> list[Any]:
+        """The results of the steps that ran, in pipeline order."""
+        return [r for r in (getattr(self, n) for n in STEP_NAMES) if r is not None]
+
+
+STEP_NAMES = tuple(f.name for f in dataclasses.fields(Steps))
 
 
 @dataclass
 class ScenarioResult:
-    """Every table of one scenario run. Money in ``city.currency`` at ``city.price_year`` prices."""
+    """One scenario run: its inputs, the appraisal and each step's typed result.
+
+    Money in ``city.currency`` at ``city.price_year`` prices. The main tables are reachable as
+    ``measures`` (the appraisal), ``macc``, ``portfolio``, ``financing``, ``pathway`` and
+    ``uncertainty``; every other table through ``steps`` and :meth:`tables`. Nothing is held
+    twice: the tables, the summary and the manifest are derived from the step results.
+    """
 
     scenario: Scenario
     city: CityData
     flows: Flows
-    measures: pd.DataFrame
-    macc: pd.DataFrame | None = None
-    portfolio: pd.DataFrame | None = None
-    financing: pd.DataFrame | None = None
-    pathway: pd.DataFrame | None = None
-    uncertainty: pd.DataFrame | None = None
-    extra: dict[str, pd.DataFrame] = field(default_factory=dict)
-    steps: dict[str, Any] = field(default_factory=dict)  # each step's own result object, for plots
+    measures: pd.DataFrame  # the appraisal, one row per measure (appraisal.APPRAISAL_COLUMNS)
+    steps: Steps = field(default_factory=Steps)
+    portfolio_cost_per_tco2e: float | None = None  # [currency / t CO2e], the chosen portfolio
+    stakeholders: pd.DataFrame | None = None  # who pays and who gains (appraisal.stakeholders)
+    grant_rounds: dict[str, Any] = field(default_factory=dict)  # the grant fixed point's status
     inputs_sha256: dict[str, str] = field(default_factory=dict)  # hashed when the run read them
-    summary: dict = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+
+    @property
+    def macc(self) -> pd.DataFrame | None:
+        """The MAC curve (``steps.macc.curve``)."""
+        return self.steps.macc.curve if self.steps.macc else None
+
+    @property
+    def portfolio(self) -> pd.DataFrame | None:
+        """The chosen measures (``steps.portfolio.chosen``)."""
+        return self.steps.portfolio.chosen if self.steps.portfolio else None
+
+    @property
+    def financing(self) -> pd.DataFrame | None:
+        """The financing plan per year (``steps.financing.by_year``)."""
+        return self.steps.financing.by_year if self.steps.financing else None
+
+    @property
+    def pathway(self) -> pd.DataFrame | None:
+        """Emissions per year against the target (``steps.pathway.table``)."""
+        return self.steps.pathway.table if self.steps.pathway else None
+
+    @property
+    def uncertainty(self) -> pd.DataFrame | None:
+        """Monte Carlo figures per measure (``steps.uncertainty.measures``)."""
+        return self.steps.uncertainty.measures if self.steps.uncertainty else None
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """All result tables by name, main ones first."""
-        main = {"measures": self.measures, "macc": self.macc, "portfolio": self.portfolio,
-                "financing": self.financing, "pathway": self.pathway, "uncertainty": self.uncertainty}
-        return {k: v for k, v in (main | self.extra).items() if v is not None}
+        """Every result table by name: the appraisal, then each step's tables, main ones first."""
+        out = {"measures": self.measures}
+        for step in self.steps.present():
+            out |= step.tables()
+        if self.stakeholders is not None:
+            out["stakeholders"] = self.stakeholders
+        return out
+
+    @property
+    def extra(self) -> dict[str, pd.DataFrame]:
+        """The tables beyond the six main ones."""
+        return {k: v for k, v in self.tables().items() if k not in MAIN_TABLES}
+
+    @property
+    def summary(self) -> dict:
+        """JSON-serialisable key figures per step (for the manifest and the reports)."""
+        out: dict[str, Any] = {}
+        s = self.steps
+        if s.macc:
+            out["macc"] = s.macc.summary()
+        if s.portfolio:
+            out["portfolio"] = s.portfolio.summary() | {"cost_per_tco2e": self.portfolio_cost_per_tco2e}
+        if s.financing:
+            out["financing"] = s.financing.summary
+        if s.pathway:
+            out["pathway"] = s.pathway.summary
+        if s.uncertainty:
+            out["uncertainty"] = s.uncertainty.summary
+        if self.grant_rounds:
+            out["grants"] = self.grant_rounds
+        out["conventions"] = self.scenario.conventions(self.city.price_year)
+        return out
 
     def manifest(self) -> dict:
         """Inputs (with SHA-256), parameters, versions and timings of this run."""
@@ -114,27 +209,23 @@ def run_curve(scenario: Scenario, city: CityData, flows: Flows | None = None, ti
         tax_factor=scenario.tax_factor,
     )
     macc = timed("macc", build_macc, measures, flows, city, scenario)
-    result = ScenarioResult(
-        scenario=scenario, city=city, flows=flows, measures=measures, macc=macc.curve, steps={"macc": macc}
-    )
-    result.extra.update(
-        macc_alternatives=macc.alternatives,
-        macc_reconciliation=macc.reconciliation,
-        macc_excluded=macc.excluded,
-        macc_sector_summary=sector_summary(macc.curve),
-    )
-    result.summary["macc"] = {
-        "reference_year": macc.reference_year,
-        "interaction": macc.interaction,
-        "total_tco2e": float(macc.curve["adjusted_tco2e"].sum()),
-        "double_count_avoided_tco2e": float(macc.reconciliation["double_count_avoided_tco2e"].sum()),
-    }
-    return result
+    return ScenarioResult(scenario=scenario, city=city, flows=flows, measures=measures, steps=Steps(macc=macc))
 
 
 def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) -> ScenarioResult:
-    """Run every step for one scenario. ``scenario`` may be a path; ``city`` overrides its folder."""
-    clock = {}
+    """Run every step for one scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario or path of a scenario YAML
+    city : CityData, optional
+        Overrides the scenario's ``city`` folder.
+
+    Returns
+    -------
+    ScenarioResult
+    """
+    clock: dict[str, float] = {}
 
     def timed(name, fn, *args, **kwargs):
         t0 = time.perf_counter()
@@ -142,68 +233,34 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
         clock[name] = time.perf_counter() - t0
         return out
 
-    if not isinstance(scenario, Scenario):
-        scenario = timed("load_scenario", load_scenario, scenario)
-    assert isinstance(scenario, Scenario)
+    loaded = scenario if isinstance(scenario, Scenario) else timed("load_scenario", load_scenario, scenario)
     if city is None:
-        city = timed("load_city", load_city, scenario.city)
+        city = timed("load_city", load_city, loaded.city)
+    return _run(loaded, city, timed, clock)
+
+
+def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float]) -> ScenarioResult:
     inputs = [scenario.source_file] if scenario.source_file else []
     inputs_sha256 = {str(p): sha256_file(p) for p in sorted({*inputs, *city.files.values()}, key=str)}
 
     result = run_curve(scenario, city, timed=timed)
-    flows = result.flows
-    fixed = timed("portfolio", select_with_grants, city, scenario, flows, result.measures, result.steps["macc"])
+    flows, curve = result.flows, result.steps.macc
+    assert curve is not None  # run_curve always builds the curve
+    # selection and grant allocation to a fixed point: the costs use the plan's own grants
+    fixed = timed("portfolio", select_with_grants, city, scenario, flows, result.measures, curve)
     measures, macc, portfolio, financing = fixed.measures, fixed.macc, fixed.portfolio, fixed.financing
     chosen_flows = fixed.chosen_flows
-    result.measures, result.macc, result.steps["macc"] = measures, macc.curve, macc
-    result.extra.update(macc_alternatives=macc.alternatives, macc_reconciliation=macc.reconciliation,
-                        macc_excluded=macc.excluded, macc_sector_summary=sector_summary(macc.curve))
+    result.measures = measures
     pathway = timed("pathway", build_pathway, city, scenario, portfolio.chosen, chosen_flows)
     uncertainty = None
     if scenario.monte_carlo is not None and len(city.uncertainty):
-        uncertainty = timed(
-            "uncertainty",
-            run_monte_carlo,
-            city,
-            scenario,
-            flows,
-            measures,
-            portfolio.chosen,
-            pathway,
-            macc_curve=macc.curve,
-        )
+        uncertainty = timed("uncertainty", run_monte_carlo, city, scenario, flows, measures, portfolio.chosen,
+                            pathway, macc_curve=macc.curve)
 
-    result.portfolio, result.financing, result.pathway = portfolio.chosen, financing.by_year, pathway.table
-    result.uncertainty = uncertainty.measures if uncertainty else None
+    result.steps = Steps(macc=macc, portfolio=portfolio, financing=financing, pathway=pathway,
+                         uncertainty=uncertainty)
+    result.portfolio_cost_per_tco2e = portfolio_cost_per_tonne(city, scenario, flows, portfolio.chosen, pathway)
+    result.stakeholders = stakeholders(flows, city, scenario.real_rate, measures["grant_share"].to_numpy(float))
+    result.grant_rounds = {"status": fixed.status, "rounds": fixed.rounds, "converged": fixed.converged}
     result.timings, result.inputs_sha256 = clock, inputs_sha256
-    result.steps.update(portfolio=portfolio, financing=financing, pathway=pathway, uncertainty=uncertainty)
-    result.extra.update(
-        portfolio_budget_use=portfolio.budget_use,
-        portfolio_greedy=portfolio.greedy,
-        portfolio_comparison=portfolio.comparison,
-        portfolio_frontier=portfolio.frontier,
-        financing_allocation=financing.allocation,
-        financing_loans=financing.loans,
-        financing_debt_service=financing.debt_service,
-        financing_budget_impact=financing.budget_impact,
-        financing_budget_impact_by_payer=financing.budget_impact_by_payer,
-        stakeholders=stakeholders(flows, city, scenario.real_rate, measures["grant_share"].to_numpy(float)),
-        pathway_by_sector=pathway.by_sector,
-        pathway_by_source=pathway.by_source,
-    )
-    if uncertainty:
-        result.extra.update(
-            {f"uncertainty_{k}": v for k, v in uncertainty.tables().items() if v is not None and k != "measures"}
-        )
-    result.summary.update(
-        {
-            "portfolio": portfolio.summary()
-            | {"cost_per_tco2e": portfolio_cost_per_tonne(city, scenario, flows, portfolio.chosen, pathway)},
-            "financing": financing.summary,
-            "pathway": pathway.summary,
-            "grants": {"status": fixed.status, "rounds": fixed.rounds, "converged": fixed.converged},
-            "conventions": scenario.conventions(city.price_year),
-        }
-        | ({"uncertainty": uncertainty.summary} if uncertainty else {})
-    )
     return result

@@ -20,7 +20,7 @@ def make_city(measures, energy_changes=(), prices=None, factors=None, funding=No
 
 def test_level_flows_conventions_agree_with_crf_formula():
     # capex 1 000 000, saving 50 000/yr, 100 t/yr, 20 years at 4 %: discounted-tonne convention
-    # equals (capex × CRF + annual net cost) / annual tonnes (DESIGN.md section 6).
+    # equals (capex × CRF + annual net cost) / annual tonnes (docs/architecture.md section 5).
     crf = 0.04 * 1.04**20 / (1.04**20 - 1)
     expected = (1_000_000 * crf - 50_000) / 100
     assert cost_per_tonne(1_000_000, -50_000, 100, 20, 0.04) == pytest.approx(expected, rel=1e-12)

@@ -144,3 +144,20 @@ def test_the_core_needs_no_jupyter():
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.split()[-1]) > 0
+
+
+def test_nothing_points_outside_the_repository():
+    """The design lives in docs/architecture.md; no file refers to a design kept elsewhere."""
+    root = PACKAGE.parent
+    files = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    offenders = []
+    for name in files:
+        path = root / name
+        if path.suffix not in {".py", ".md", ".toml", ".yaml", ".ipynb", ".cfg", ".txt", ""} or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for needle in ("DESIGN.md", "../shared", "/work/"):
+            if needle in text and name != "tests/test_architecture.py":
+                offenders.append(f"{name}: {needle}")
+    assert offenders == []
+    assert (root / "docs" / "architecture.md").is_file()

@@ -116,28 +116,21 @@ def test_explorer_notebook_executes_headless(tmp_path):
     assert not [o for o in outs if o.get("output_type") == "error"]
 
 
-def test_explorer_redraw_is_fast():
-    """The MAC curve of the default city is recomputed and drawn within half a second."""
-    import time
-
+def test_explorer_redraws_what_each_change_moves():
+    """Each change recomputes the curve; the figure follows (speed is measured by benchmarks/)."""
     from climateinvest.report.explorer import Explorer
 
     e = Explorer(DEFAULT_CYCLE / "base.yaml")
     e.update_curve()
-    timings = []
-    for changes in (
-        {"discount_rate": 0.04},
-        {"factor_set": "nordic_residual_mix"},
-        {"perspective": "societal", "carbon_value": 9000},
-        {"interaction": "independent"},
-    ):
-        t0 = time.perf_counter()
-        e.update_curve(**changes)
-        e.curve_figure().html()
-        timings.append(time.perf_counter() - t0)
-    assert sorted(timings)[len(timings) // 2] < 0.5, timings
+    base = e.result.macc.set_index("measure_id")["cost_per_tco2e"]
+    e.update_curve(discount_rate=0.04)
+    dearer = e.result.macc.set_index("measure_id")["cost_per_tco2e"]
+    assert (dearer.reindex(base.index) != base).any()
+    e.update_curve(factor_set="nordic_residual_mix")
+    assert e.curve_figure().html()
     e.update_portfolio()
-    assert e.result.steps["portfolio"].chosen is not None
+    assert e.result.steps.portfolio is not None and len(e.result.portfolio) > 0
+    assert e.result.summary["portfolio"]["n_measures"] == len(e.result.portfolio)
 
 
 # --- the functions the notebooks call (fast) ---------------------------------------------------

@@ -1,6 +1,6 @@
 """CityData: read and validate a city's tables (a folder of CSV files or one XLSX workbook).
 
-CONTRACT (DESIGN.md section 3), normalised by the loader so later steps never re-check:
+CONTRACT (docs/architecture.md section 3), normalised by the loader so later steps never re-check:
 - every table is a pandas DataFrame with exactly the documented columns (optional ones filled
   with their defaults), numeric columns as float64 (``annual_cap`` NaN = no cap), text columns as
   Python ``str`` with "" for empty optional text;

@@ -1,4 +1,4 @@
-"""The scenario file: one YAML of parameters for one run (DESIGN.md section 4).
+"""The scenario file: one YAML of parameters for one run (docs/architecture.md section 4).
 
 Read with a safe YAML loader (``tabular.load_yaml``: no Python objects from YAML, a key given twice
 is an error), validated with pydantic: unknown keys are an error that names the key, types and

@@ -43,7 +43,7 @@ share). Measures whose earliest start is after the cycle are not candidates (a n
     every integer point).
 
 **Objectives** (:mod:`~climateinvest.portfolio.solve`). Tonnes count only on ``territorial``
-sources (indirect ones are reported beside, DESIGN.md section 3).
+sources (indirect ones are reported beside, docs/architecture.md section 3).
 
 * ``max_abatement``: maximise territorial tonnes in the target year; then, in a second solve with
   those tonnes held (relative tolerance 1e-6), minimise the NPV cost. With a positive discount
@@ -84,6 +84,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,7 @@ import pandas as pd
 from climateinvest.cashflows import Flows, build_flows
 from climateinvest.io.city import CityData
 from climateinvest.io.scenario import Scenario
+from climateinvest.io.tables import StepTables
 from climateinvest.portfolio.candidates import CITY_PAYERS, build_problem, required_reduction
 from climateinvest.portfolio.frontier import FRONTIER_SHARES, FRONTIER_TIME_LIMIT_S
 from climateinvest.portfolio.frontier import frontier as build_frontier
@@ -104,7 +106,7 @@ __all__ = ["CITY_PAYERS", "FRONTIER_SHARES", "FRONTIER_TIME_LIMIT_S", "MIP_REL_G
 
 
 @dataclass(frozen=True)
-class PortfolioResult:
+class PortfolioResult(StepTables):
     """The chosen portfolio, its budget use, the greedy comparison and the efficient frontier.
 
     chosen : one row per chosen measure, in interaction order (cost per tonne): measure_id, name,
@@ -131,6 +133,9 @@ class PortfolioResult:
     timings : CPU seconds of this process (HiGHS threads included) spent on ``model`` (candidates
         and rows), ``select`` (the main solves) and ``frontier``
     """
+
+    STEP: ClassVar[str] = "portfolio"
+    MAIN: ClassVar[str] = "chosen"
 
     chosen: pd.DataFrame
     budget_use: pd.DataFrame

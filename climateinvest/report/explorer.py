@@ -92,9 +92,7 @@ class Explorer:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             port = select_portfolio(self.city, s, r.measures, r.steps["macc"].curve, frontier=False)
-        r.portfolio = port.chosen
-        r.steps["portfolio"] = port
-        r.summary["portfolio"] = port.summary()
+        r.steps.portfolio = port  # result.portfolio and result.summary follow from the step result
         self.seconds["portfolio"] = time.perf_counter() - t0
         return self.seconds["portfolio"]
 

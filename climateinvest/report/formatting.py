@@ -140,7 +140,7 @@ _KIND_OF = {"standalone_tco2e": "tonnes_per_year", "adjusted_tco2e": "tonnes_per
 
 
 def column_kind(name) -> str:
-    """The kind of a column from its name (DESIGN.md §3: names carry their unit, money none).
+    """The kind of a column from its name (docs/architecture.md section 3: names carry their unit, money none).
 
     One of ``year``, ``years``, ``money_per_t``, ``tonnes_per_year``, ``tonnes``, ``mwh_per_year``,
     ``mwh``, ``share``, ``count``, ``money``, ``bool``, ``number``, ``text``.

@@ -1,6 +1,6 @@
 """Self-contained HTML pages: executed notebooks to reports that open with no network at all.
 
-Rules every page follows (DESIGN.md section 8, checked by ``check_offline`` and the browser test):
+Rules every page follows (docs/architecture.md section 7, checked by ``check_offline`` and the browser test):
 
 - no code cells and no prompts: only the cells' outputs and the markdown are rendered
   (``notebook_body``); the page around them (head, styles, title) is ours

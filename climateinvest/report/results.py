@@ -1,7 +1,7 @@
 """The results a report shows: a live ``ScenarioResult`` or one saved by ``save_result``.
 
-A live result holds each step's own result object in ``result.steps`` (``run_scenario`` always
-fills it; ``steps["uncertainty"]`` is None without a Monte Carlo). A saved result holds the
+A live result holds each step's own typed result in ``result.steps`` (``run_scenario`` always
+fills it; ``steps.uncertainty`` is None without a Monte Carlo). A saved result holds the
 tables and the manifest only: the comparison reads it, and every report part that needs a step
 object says plainly that the saved result does not hold it.
 """

@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ import pandas as pd
 from climateinvest.cashflows import Flows
 from climateinvest.io.city import CityData
 from climateinvest.io.scenario import Scenario
+from climateinvest.io.tables import StepTables
 from climateinvest.pathway import build_pathway
 from climateinvest.uncertainty.fixed_portfolio import FixedPortfolio, chosen_flows, portfolio_draws, prepare_portfolio
 from climateinvest.uncertainty.montecarlo import (
@@ -59,7 +61,7 @@ MEASURE_COLUMNS = [
 
 
 @dataclass(frozen=True)
-class UncertaintyResult:
+class UncertaintyResult(StepTables):
     """Monte Carlo and sensitivity tables.
 
     measures : per measure (``MEASURE_COLUMNS``): deterministic and P10/P50/P90 cost per tonne
@@ -79,6 +81,10 @@ class UncertaintyResult:
         chart), or None.
     """
 
+    STEP: ClassVar[str] = "uncertainty"
+    MAIN: ClassVar[str] = "measures"
+    NOT_SAVED: ClassVar[dict[str, str]] = {"macc_curve": "the MAC curve of the macc step"}
+
     measures: pd.DataFrame
     portfolio: pd.DataFrame | None
     fan: pd.DataFrame | None
@@ -88,13 +94,6 @@ class UncertaintyResult:
     samples: dict | None = None
     macc_curve: pd.DataFrame | None = None
 
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """The result tables by short name (``measures``, ``portfolio``, ``fan``,
-        ``selection_frequency``, ``tornado``); ``run.py`` saves them as ``uncertainty_<name>``.
-        """
-        named = {"measures": self.measures, "portfolio": self.portfolio, "fan": self.fan,
-                 "selection_frequency": self.selection_frequency, "tornado": self.tornado}
-        return {k: v for k, v in named.items() if v is not None}
 
 
 def run_monte_carlo(city: CityData, scenario: Scenario, flows: Flows, measures: pd.DataFrame,

@@ -1,6 +1,6 @@
 """Multipliers of the base values per Monte Carlo draw, from the city's ``uncertainty`` table.
 
-Rules (``uncertainty.csv``, DESIGN.md section 3)
+Rules (``uncertainty.csv``, docs/architecture.md section 3)
 -----------------------------------------------
 * Each row gives a distribution (``triangular`` or ``uniform``) of a **multiplier** of the base
   value: ``low``, ``mode``, ``high`` [-]. Parameters: ``capex``, ``opex``, ``abatement`` (per

@@ -1,4 +1,4 @@
-"""Plotly figures from result tables: no computation here (DESIGN.md section 2)."""
+"""Plotly figures from result tables: no computation here (docs/architecture.md section 1)."""
 from climateinvest.report.plots import style
 from climateinvest.report.plots.finance import budget_impact_figure, debt_service_figure, financing_figure
 from climateinvest.report.plots.macc import macc_figure, sector_summary_figure
