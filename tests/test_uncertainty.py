@@ -168,7 +168,10 @@ def test_probability_of_saving_money_and_of_meeting_the_target():
     # target year 2030: baseline 10 000 + 6 000; level 0.5 × 28 000 = 14 000; need 2 000 t;
     # tonnes ≈ 5 003 × k_abate (3 t from the electricity saved), k ~ U(0.2, 0.6) → P(≥ 2 000 t) ≈ 0.5
     city, sc, flows, table = setup([("electricity", "energy_price", "uniform", 0.5, 1.0, 1.5),
-                                    ("a", "abatement", "uniform", 0.2, 0.4, 0.6)], scenario(draws=40_000),
+                                    ("a", "abatement", "uniform", 0.2, 0.4, 0.6)],
+                                   # the rate of the hand computation, given as real (since issue 11 a
+                                   # rate left out is SKR's nominal internränta made real: 0.49 %)
+                                   scenario(draws=40_000, discount_rate=rate, rate_basis="real"),
                                    measures=measures, changes=[("a", "electricity", mwh)])
     city = replace(city, energy_prices=pd.DataFrame(
         [("electricity", "*", 2020, price)], columns=["carrier", "price_path", "year", "price_per_mwh"]))
