@@ -526,7 +526,7 @@ def plan_financing(
         "internal_interest_basis": scenario.internal_interest_basis,
         "loan_term": scenario.loan_term,
         "money": (f"allocation in {city.price_year} prices (real); loans, debt service and budget impact in "
-                  f"nominal kronor at {scenario.inflation:.1%} inflation"),
+                  f"nominal {city.currency} at {scenario.inflation:.1%} inflation"),
         "budget_impact_target_year": ty,
         "budget_impact_target_year_by_payer": {str(k): float(v) for k, v in at_target.items()},
         "notes": notes,

@@ -141,7 +141,7 @@ class ScenarioResult:
             out["uncertainty"] = s.uncertainty.summary
         if self.grant_rounds:
             out["grants"] = self.grant_rounds
-        out["conventions"] = self.scenario.conventions(self.city.price_year)
+        out["conventions"] = self.scenario.conventions(self.city.price_year, self.city.currency)
         return out
 
     def manifest(self) -> dict:

@@ -221,3 +221,24 @@ def test_the_budget_impact_is_reported_per_payer_and_no_loan_outlives_its_asset(
     assert (loans["term_years"].to_numpy() <= life.loc[loans["measure_id"]].to_numpy()).all()
     assert set(r.summary["conventions"]) >= {"rate_basis", "real_rate", "inflation", "perspective", "grant_basis",
                                              "loan_term", "internranta", "factor_basis"}
+
+
+def test_the_fictional_town_uses_its_own_rates_and_currency():
+    """Nothing Landskrona- or Sweden-specific leaks into Exempelstad (EUR, no SKR table)."""
+    from climateinvest.run import run_scenario
+
+    sc = load_scenario(ROOT / "parameters/exempelstad/base.yaml").with_changes(monte_carlo=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "SKR internränta for 2027 not found" warning
+        r = run_scenario(sc)
+    # 3 % nominal at 2 % inflation: 1.03 / 1.02 − 1 = 0.980 % real
+    assert sc.real_rate == pytest.approx(0.01 / 1.02, rel=1e-12)
+    assert r.summary["financing"]["internal_rate"] == 0.03
+    conv = r.summary["conventions"]
+    assert "EUR" in conv["inflation"] and "kronor" not in " ".join(conv.values())
+    assert "as given" in conv["inflation"] and conv["warnings"] == "none"
+    assert conv["carbon_budget"] == "the budget is in CO2e, like the pathway"
+    assert "nominal EUR" in r.summary["financing"]["money"]
+    # the homeowners' heat pumps cost the town nothing in the municipal perspective
+    m = r.measures.set_index("measure_id")
+    assert m.loc["ex_oil_boiler_grant", "npv_cost"] == 0.0

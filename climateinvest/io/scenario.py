@@ -182,16 +182,19 @@ class Scenario(_Strict):
         return (f"{given}{how}: {self.real_rate:.4%} real discounts the real (price-year) cash flows "
                 "of the appraisal, MAC curve and portfolio")
 
-    def conventions(self, price_year: int) -> dict[str, str]:
-        """One line per convention of this run, for the report (plain data)."""
+    def conventions(self, price_year: int, currency: str) -> dict[str, str]:
+        """One line per convention of this run, for the report (plain data); money words name the
+        city's ``currency`` (e.g. "SEK", "EUR")."""
         rate = self.rate_statement()
+        given = "inflation" in self.model_fields_set
+        source = "as given in the scenario" if given else "default: the Riksbank's KPIF target 2 %"
         internal = f"{self.internal_rate_used:.2%} nominal"
         budget = self.carbon_budget.basis if self.carbon_budget else None
         return {
             "rate_basis": rate,
             "real_rate": f"{self.real_rate:.4%} real a year",
-            "inflation": (f"{self.inflation:.1%} a year (KPIF; Riksbank target 2 %): cash flows in {price_year} "
-                          "kronor (real); debt service, book value and operating-budget impact in nominal kronor "
+            "inflation": (f"{self.inflation:.1%} a year ({source}): cash flows in {price_year} {currency} "
+                          f"(real); debt service, book value and operating-budget impact in nominal {currency} "
                           "of each year"),
             "perspective": {
                 "municipal": ("municipal: the municipal group's money only (municipality and municipal companies: "

@@ -62,9 +62,9 @@ SECTION_TABLES = {
                   ("budget_use", "Budget use per plan year", None),
                   ("comparison", "Optimised portfolio against funding down the MAC curve", None)],
     "financing": [("by_year", "Financing per year", None),
-                  ("budget_impact", "Effect on the driftsbudget per year (nominal kronor)", None),
+                  ("budget_impact", "Effect on the driftsbudget per year (nominal: money of each year)", None),
                   ("budget_impact_by_payer", "Effect on the driftsbudget per payer: the kommun's tax-financed "
-                   "budget and the municipal companies' own accounts (nominal kronor)", None),
+                   "budget and the municipal companies' own accounts (nominal: money of each year)", None),
                   ("debt_service", "Debt service per year", None)],
     "pathway": [("table", "Emissions in selected years", ["year", "baseline_territorial_tco2e",
                                                            "abatement_territorial_tco2e",
