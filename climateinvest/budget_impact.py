@@ -96,7 +96,7 @@ def operating_budget_impact(sub: Flows, net_capex: np.ndarray, grants: np.ndarra
     else:
         one_off = opex = fee = energy = zeros
     values = dict(zip(PARTS, (dep, internal, loan, one_off, opex, fee, energy), strict=True))
-    values["net"] = sum(values.values())
+    values["net"] = np.sum(list(values.values()), axis=0)
     by_year = pd.DataFrame({"year": horizon} | {name: v.sum(axis=0) for name, v in values.items()})
     by_measure = pd.DataFrame({"measure_id": np.repeat(np.asarray(sub.measure_ids, dtype=object), Y),
                                "payer": np.repeat(payer, Y), "year": np.tile(horizon, n)}

@@ -495,7 +495,7 @@ def plan_financing(
     if len(loans):
         li = loans.groupby(["measure_id", "year"])["interest"].sum()
         pos_m = {m: i for i, m in enumerate(ids)}
-        for (mid, year), v in li.items():
+        for (mid, year), v in zip(li.index.tolist(), li.to_numpy(float), strict=True):
             loan_interest[pos_m[mid], int(year) - int(horizon[0])] += v
     budget_impact, bim, by_payer = operating_budget_impact(
         sub_nom, net_capex, grants_nom, financed, c["scale"].to_numpy(float), horizon, scenario.internal_rate_used,

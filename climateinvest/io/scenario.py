@@ -184,7 +184,8 @@ class Scenario(_Strict):
 
     def conventions(self, price_year: int, currency: str) -> dict[str, str]:
         """One line per convention of this run, for the report (plain data); money words name the
-        city's ``currency`` (e.g. "SEK", "EUR")."""
+        city's ``currency`` (e.g. "SEK", "EUR").
+        """
         rate = self.rate_statement()
         given = "inflation" in self.model_fields_set
         source = "as given in the scenario" if given else "default: the Riksbank's KPIF target 2 %"
