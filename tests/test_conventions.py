@@ -242,3 +242,18 @@ def test_the_fictional_town_uses_its_own_rates_and_currency():
     # the homeowners' heat pumps cost the town nothing in the municipal perspective
     m = r.measures.set_index("measure_id")
     assert m.loc["ex_oil_boiler_grant", "npv_cost"] == 0.0
+
+
+def test_a_fossil_co2_budget_is_labelled_an_indicator_on_the_chart_and_the_first_screen(landskrona):
+    """Klimatkollen's budget is fossil CO2 only, the pathway all greenhouse gases (issue 11 item 8)."""
+    from climateinvest.report.plots.pathway import carbon_budget_figure
+    from climateinvest.report.results import key_figures
+
+    r = landskrona
+    assert r.summary["pathway"]["carbon_budget_basis"] == "fossil_co2"
+    fig = carbon_budget_figure(r.steps.pathway)
+    assert "fossil-CO2 carbon budget: an indicator" in fig.layout.title.text
+    assert any("t fossil CO2 only" in (a.text or "") for a in fig.layout.annotations)
+    [card] = [k for k in key_figures(r) if k["id"] == "budget_runs_out_year"]
+    assert "indicator: a fossil-CO2 budget against all greenhouse gases" in card["label"]
+    assert "fossil CO2 only" in r.summary["conventions"]["carbon_budget"]
