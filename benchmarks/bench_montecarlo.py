@@ -111,7 +111,7 @@ def synthetic_city(n_measures: int = 500, n_years: int = 40, seed: int = 1) -> C
 
 
 def scenario(draws: int, seed: int = 2027) -> Scenario:
-    return Scenario(title="benchmark", city=Path("."), budget_cycle=2027, discount_rate=RATE,
+    return Scenario(title="benchmark", city=Path("."), budget_cycle=2027, discount_rate=RATE, rate_basis="real",
                     monte_carlo={"draws": draws, "seed": seed, "reselect_draws": 0})
 
 

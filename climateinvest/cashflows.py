@@ -10,6 +10,22 @@ years and held flat beyond the ends. Money in the city's currency at its price y
 
 Signs: costs positive, savings negative; ``emissions_c`` is the change in emissions [t CO2e]
 (negative = fewer), so abatement = −Σ_carriers emissions_c + direct abatement.
+
+Investment or running cost: a measure's ``operating_share`` of its ``capex`` is a one-off
+operating cost (procurement work, an analysis, equipment below half a *prisbasbelopp*): it is
+spent in the same years as the investment but kept in ``one_off``, not in ``capex`` — it is not
+depreciated, not loan-financed, not counted against the investment budget, and stays in the NPV.
+
+Emission factors: ``emissions_c`` uses the **territorial** basis (fuels at the tailpipe, as
+SMHI's inventory counts them, where ``emission_factors`` gives ``territorial`` rows; other
+carriers keep the factor set's values), the basis of the territorial target;
+``emissions_lifecycle_c`` the life-cycle rows, the consumption view shown beside.
+
+Parties: ``party`` is who pays a measure's investment and running cost (its payer, or for an
+``external`` measure its ``external_party``); ``energy_party`` who buys each energy change
+(``energy_payer``, default the measure's party). ``energy_tax_c`` is the energy and CO2 tax
+inside ``energy_cost_c`` (a transfer to the state); ``fee`` the fee revenue the payer collects
+from residents (a transfer, e.g. parking charges).
 """
 from __future__ import annotations
 
@@ -44,6 +60,56 @@ class Flows:
     mwh_c: np.ndarray
     direct: np.ndarray
     active: np.ndarray
+    one_off: np.ndarray | None = None            # (M, T) [currency] one-off operating cost
+    fee: np.ndarray | None = None                # (M, T) [currency] fee revenue to the payer
+    energy_tax_c: np.ndarray | None = None       # (M, C, T) [currency] taxes inside energy_cost_c
+    emissions_lifecycle_c: np.ndarray | None = None  # (M, C, T) [t CO2e] life-cycle basis
+    party: tuple[str, ...] | None = None         # (M,) who pays the investment and running cost
+    energy_party: np.ndarray | None = None       # (M, C) who buys the energy
+
+    def take(self, idx) -> Flows:
+        """The measures at positions ``idx`` (an integer array), in that order."""
+        idx = np.asarray(idx, dtype=int)
+
+        def pick(a):
+            return None if a is None else a[idx]
+
+        return Flows(
+            measure_ids=tuple(np.asarray(self.measure_ids, dtype=object)[idx]), carriers=self.carriers,
+            start_year=self.start_year[idx], capex=self.capex[idx], opex=self.opex[idx],
+            energy_cost_c=self.energy_cost_c[idx], emissions_c=self.emissions_c[idx], mwh_c=self.mwh_c[idx],
+            direct=self.direct[idx], active=self.active[idx], one_off=pick(self.one_off), fee=pick(self.fee),
+            energy_tax_c=pick(self.energy_tax_c), emissions_lifecycle_c=pick(self.emissions_lifecycle_c),
+            party=None if self.party is None else tuple(np.asarray(self.party, dtype=object)[idx]),
+            energy_party=pick(self.energy_party))
+
+    def zeros_or(self, a: np.ndarray | None) -> np.ndarray:
+        """``a``, or zeros shaped like ``capex`` when it is None (flows built without it)."""
+        return np.zeros_like(self.capex) if a is None else a
+
+    @property
+    def parties(self) -> np.ndarray:
+        """(M,) who pays each measure's investment and running cost (default: municipality)."""
+        return np.asarray(self.party if self.party is not None else ("municipality",) * len(self.measure_ids),
+                          dtype=object)
+
+    @property
+    def energy_parties(self) -> np.ndarray:
+        """(M, C) who buys each energy change (default: the measure's party)."""
+        if self.energy_party is not None:
+            return self.energy_party
+        return np.repeat(self.parties[:, None], len(self.carriers), axis=1)
+
+    @property
+    def taxes_c(self) -> np.ndarray:
+        """(M, C, T) [currency] taxes inside the energy cost change (zeros if not given)."""
+        return np.zeros_like(self.energy_cost_c) if self.energy_tax_c is None else self.energy_tax_c
+
+    @property
+    def lifecycle_abatement(self) -> np.ndarray:
+        """(M, T) [t CO2e / year] emissions avoided on the life-cycle basis."""
+        em = self.emissions_c if self.emissions_lifecycle_c is None else self.emissions_lifecycle_c
+        return self.direct - em.sum(axis=-2)
 
     @property
     def n_years(self) -> int:
@@ -100,7 +166,14 @@ def build_flows(city: CityData, price_path: str, factor_set: str, start_year) ->
     building = t[None, :] < capex_years[:, None]
     active = (t[None, :] >= capex_years[:, None]) & (t[None, :] < (capex_years + life)[:, None])
 
-    capex = np.where(building, (m["capex"].to_numpy(float) / capex_years)[:, None], 0.0)
+    op_share = m["operating_share"].to_numpy(float) if "operating_share" in m else np.zeros(n)
+    spent = np.where(building, (m["capex"].to_numpy(float) / capex_years)[:, None], 0.0)
+    capex, one_off = spent * (1.0 - op_share)[:, None], spent * op_share[:, None]
+    fee = np.where(active, (m["fee_revenue_per_year"].to_numpy(float) if "fee_revenue_per_year" in m
+                            else np.zeros(n))[:, None], 0.0)
+    payer = m["payer"].astype(str).to_numpy(object)
+    ext = m["external_party"].to_numpy(object) if "external_party" in m else np.full(n, "businesses", object)
+    party = np.where(payer == "external", ext, payer)
     opex = np.where(active, m["opex_change_per_year"].to_numpy(float)[:, None], 0.0)
     direct = np.where(active, m["direct_abatement_tco2e_per_year"].to_numpy(float)[:, None], 0.0)
 
@@ -111,9 +184,19 @@ def build_flows(city: CityData, price_path: str, factor_set: str, start_year) ->
     y0 = int(start.min()) if n else 0
     grid = np.arange(y0, y0 + int(start.max() - y0) + T if n else y0 + 1)
     idx = (start - y0)[:, None] + t[None, :]  # (M, T) into grid
-    price = interpolate(price_table(city, price_path), "price_per_mwh", carriers, grid)[:, idx]  # (C, M, T)
-    factor = interpolate(factor_table(city, factor_set), "kgco2e_per_mwh", carriers, grid)[:, idx]
+    prices = price_table(city, price_path)
+    if "tax_per_mwh" not in prices:
+        prices = prices.assign(tax_per_mwh=0.0)
+    price = interpolate(prices, "price_per_mwh", carriers, grid)[:, idx]  # (C, M, T)
+    tax = interpolate(prices, "tax_per_mwh", carriers, grid)[:, idx]
+    factor = interpolate(factor_table(city, factor_set, "territorial"), "kgco2e_per_mwh", carriers, grid)[:, idx]
+    life_f = interpolate(factor_table(city, factor_set, "lifecycle"), "kgco2e_per_mwh", carriers, grid)[:, idx]
     mwh = np.where(active[:, None, :], delta[:, :, None], 0.0)  # (M, C, T)
+    ec = city.energy_changes
+    buyer = ec["energy_payer"] if "energy_payer" in ec else pd.Series("", index=ec.index)
+    who = dict(zip(zip(ec["measure_id"], ec["carrier"], strict=True), buyer, strict=True))
+    energy_party = np.array([[who.get((mid, c)) or party[i] for c in carriers]
+                             for i, mid in enumerate(m["measure_id"])], dtype=object).reshape(n, len(carriers))
     return Flows(
         measure_ids=tuple(m["measure_id"]),
         carriers=tuple(carriers),
@@ -125,6 +208,12 @@ def build_flows(city: CityData, price_path: str, factor_set: str, start_year) ->
         mwh_c=mwh,
         direct=direct,
         active=active,
+        one_off=one_off,
+        fee=fee,
+        energy_tax_c=mwh * tax.transpose(1, 0, 2),
+        emissions_lifecycle_c=mwh * life_f.transpose(1, 0, 2) / 1000.0,
+        party=tuple(party),
+        energy_party=energy_party,
     )
 
 

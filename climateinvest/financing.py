@@ -36,8 +36,11 @@ municipality can always finance from its own result and liquidity, within the sc
 Loans
 -----
 One loan per drawdown (source × measure × investment year), scheduled with
-:func:`climateinvest.finance.loan_schedule` at the source's ``interest_rate`` over
-``term_years`` with its ``amortisation`` (``straight`` default — *rak amortering*, the common
+:func:`climateinvest.finance.loan_schedule` at the source's ``interest_rate`` (nominal) with its
+``amortisation``. Its term (``scenario.loan_term``): by default (``asset_life``) the financed
+asset's ``lifetime_years`` capped by the source's ``term_years`` — amortisation follows
+depreciation and no loan outlives its asset; ``source_term``: the source's ``term_years``
+(``straight`` default — *rak amortering*, the common
 Swedish municipal practice — or ``annuity``). A loan drawn in year *d* is paid at the end of
 calendar years *d*+1 … *d*+term (numpy-financial timing). Debt service per calendar year is
 interest + amortisation of all loans.
@@ -46,7 +49,11 @@ Operating-budget impact (kommunal driftsbudget), municipal group payers only: se
 :mod:`climateinvest.budget_impact` (depreciation net of the grants allocated here + internal
 interest + running-cost and energy-cost changes).
 
-Money in the city's currency at its price year, real terms.
+Money: the allocation (investment, grants, loans, own funds, gap) is in the city's currency at its
+price year (real, as the appraisal and the investment budget); a loan is drawn at the nominal
+value of its drawdown year (× (1 + ``scenario.inflation``)^(year − price year)), so the loans,
+the debt service, the book value and the operating-budget impact are in **nominal** kronor of
+each year, what the budget sees.
 """
 from __future__ import annotations
 
@@ -59,7 +66,7 @@ import pandas as pd
 
 from climateinvest import finance
 from climateinvest.appraisal import eligibility
-from climateinvest.budget_impact import operating_budget_impact
+from climateinvest.budget_impact import book_value, nominal_index, operating_budget_impact
 from climateinvest.cashflows import Flows
 from climateinvest.io.city import CITY_PAYERS, CityData
 from climateinvest.io.errors import Problem, ValidationError
@@ -93,8 +100,11 @@ class FinancingResult(StepTables):
         year (calendar), loan_year (1 … term), opening_balance, interest, amortisation, payment,
         closing_balance.
     debt_service : year, interest, amortisation, total, debt_outstanding (at year end).
-    budget_impact : year, depreciation, internal_interest, opex_change, energy_cost_change, net.
-    budget_impact_by_measure : the same per measure_id (long table).
+    debt_service also has book_value (year end, net of grants) beside debt_outstanding [nominal].
+    budget_impact : year and the parts of :data:`climateinvest.budget_impact.PARTS`, net [nominal].
+    budget_impact_by_measure : the same per measure_id and payer (long table).
+    budget_impact_by_payer : the same per payer (municipality; municipal_company) and year.
+    grants_by_measure : measure_id → grants allocated [currency, price year] (0 if none).
     gap_by_year : year, gap.
     sources : the funding sources used (source_id, name, kind, ...), in drawing order.
     summary : totals per kind, gap, peaks (JSON-serialisable).
@@ -113,6 +123,8 @@ class FinancingResult(StepTables):
     gap_by_year: pd.DataFrame
     sources: pd.DataFrame
     summary: dict = field(default_factory=dict)
+    budget_impact_by_payer: pd.DataFrame | None = None
+    grants_by_measure: pd.Series | None = None
 
 
 def select_flows(flows: Flows, measure_ids) -> Flows:
@@ -122,12 +134,7 @@ def select_flows(flows: Flows, measure_ids) -> Flows:
     missing = [m for m in ids if m not in pos]
     if missing:
         raise KeyError(f"measures not in the flows: {', '.join(map(str, missing))}")
-    idx = np.array([pos[m] for m in ids], dtype=int)
-    return dataclasses.replace(
-        flows, measure_ids=tuple(ids), start_year=flows.start_year[idx], capex=flows.capex[idx],
-        opex=flows.opex[idx], energy_cost_c=flows.energy_cost_c[idx],
-        emissions_c=flows.emissions_c[idx], mwh_c=flows.mwh_c[idx], direct=flows.direct[idx],
-        active=flows.active[idx])
+    return flows.take([pos[m] for m in ids])
 
 
 def check_chosen(chosen: pd.DataFrame, flows: Flows, city: CityData) -> pd.DataFrame:
@@ -298,8 +305,8 @@ def plan_financing(
     ----------
     city : CityData  (``funding_sources``: kind, max_share [share], annual_cap [currency/year],
         interest_rate [1/year], term_years [years], eligibility, amortisation)
-    scenario : Scenario  (``own_funds_cap`` [currency/year], ``discount_rate`` = internal rate
-        [1/year])
+    scenario : Scenario  (``own_funds_cap`` [currency/year], ``internal_rate_used`` [1/year,
+        nominal], ``internal_interest_basis``, ``loan_term``, ``inflation`` [1/year])
     chosen : DataFrame, one row per chosen measure: measure_id, and (else taken from the city)
         payer, sector; optional start_year (checked against the flows), scale [share] (default
         1), cost_per_tco2e [currency/t] (cap priority; default NaN = last).
@@ -393,41 +400,50 @@ def plan_financing(
     by_year["external_investment"] = ext_cents.sum(axis=0) / 100
     gap_by_year = pd.DataFrame({"year": inv_years.astype(int), "gap": gap.sum(axis=0) / 100})
 
-    # loans
+    # loans (nominal: each drawdown at the prices of its year)
+    index_inv = nominal_index(inv_years, city.price_year, scenario.inflation)
+    life_m = city.measures.set_index("measure_id").loc[ids, "lifetime_years"].to_numpy(int) if n else np.zeros(0, int)
     loan_frames = []
     for s in map(int, np.flatnonzero(kinds == "loan")):
         i_idx, j_idx = np.nonzero(alloc[s])
         if not len(i_idx):
             continue
         src = sources.iloc[s]
-        term = int(src["term_years"])
-        sched = finance.loan_schedule(
-            alloc[s, i_idx, j_idx] / 100, float(src["interest_rate"]), term, method=src["amortisation"]
-        )
-        d = inv_years[j_idx].astype(int)
-        k = len(i_idx)
-        loan_frames.append(
-            pd.DataFrame(
-                {
-                    "source_id": src["source_id"],
-                    "measure_id": np.repeat(np.asarray(ids, dtype=object)[i_idx], term),
-                    "drawdown_year": np.repeat(d, term),
-                    "year": (d[:, None] + sched.year[None, :]).ravel(),
-                    "loan_year": np.tile(sched.year, k),
-                    "opening_balance": sched.opening_balance.ravel(),
-                    "interest": sched.interest.ravel(),
-                    "amortisation": sched.principal.ravel(),
-                    "payment": sched.payment.ravel(),
-                    "closing_balance": sched.closing_balance.ravel(),
-                }
+        terms = np.full(len(i_idx), int(src["term_years"]))
+        if scenario.loan_term == "asset_life":
+            terms = np.minimum(terms, life_m[i_idx])
+        for term in sorted(set(terms.tolist())):
+            sel = terms == term
+            ii, jj = i_idx[sel], j_idx[sel]
+            sched = finance.loan_schedule(
+                alloc[s, ii, jj] / 100 * index_inv[jj], float(src["interest_rate"]), term, method=src["amortisation"]
             )
-        )
+            d = inv_years[jj].astype(int)
+            k = len(ii)
+            loan_frames.append(
+                pd.DataFrame(
+                    {
+                        "source_id": src["source_id"],
+                        "measure_id": np.repeat(np.asarray(ids, dtype=object)[ii], term),
+                        "drawdown_year": np.repeat(d, term),
+                        "year": (d[:, None] + sched.year[None, :]).ravel(),
+                        "loan_year": np.tile(sched.year, k),
+                        "term_years": term,
+                        "opening_balance": sched.opening_balance.ravel(),
+                        "interest": sched.interest.ravel(),
+                        "amortisation": sched.principal.ravel(),
+                        "payment": sched.payment.ravel(),
+                        "closing_balance": sched.closing_balance.ravel(),
+                    }
+                )
+            )
     loan_cols = [
         "source_id",
         "measure_id",
         "drawdown_year",
         "year",
         "loan_year",
+        "term_years",
         "opening_balance",
         "interest",
         "amortisation",
@@ -435,7 +451,11 @@ def plan_financing(
         "closing_balance",
     ]
     loans = pd.concat(loan_frames, ignore_index=True) if loan_frames else pd.DataFrame(columns=loan_cols)
-    loans = loans.astype({"drawdown_year": int, "year": int, "loan_year": int})
+    loans = loans.astype({"drawdown_year": int, "year": int, "loan_year": int, "term_years": int})
+    if len(loans):
+        loans = loans.sort_values(["source_id", "drawdown_year", "measure_id", "loan_year"], kind="stable",
+                                  key=lambda col: col.map({m: i for i, m in enumerate(ids)}) if col.name == "measure_id"
+                                  else col).reset_index(drop=True)
 
     # the common horizon of debt service and budget impact
     last_loan = int(loans["year"].max()) if len(loans) else y0
@@ -452,17 +472,38 @@ def plan_financing(
     debt = np.zeros(len(horizon))
     for s in map(int, np.flatnonzero(kinds == "loan")):
         for i, j in zip(*np.nonzero(alloc[s]), strict=True):
-            debt[horizon == inv_years[j]] += alloc[s, i, j] / 100
+            debt[horizon == inv_years[j]] += alloc[s, i, j] / 100 * index_inv[j]
     if len(loans):  # balance at year end = drawn this year + closing balances of loans paying this year
         debt = debt + loans.groupby("year")["closing_balance"].sum().reindex(horizon, fill_value=0.0).to_numpy()
     ds["debt_outstanding"] = debt
 
-    # operating-budget impact
-    grants_m = alloc[kinds == "grant"].sum(axis=(0, 2)) / 100 if S else np.zeros(n)
-    net_capex = np.where(financed, cents.sum(axis=1) / 100 - grants_m, 0.0)
-    budget_impact, bim = operating_budget_impact(
-        sub, net_capex, financed, c["scale"].to_numpy(float), horizon, scenario.discount_rate
+    # operating-budget impact, nominal kronor
+    grant_cents = alloc[kinds == "grant"].sum(axis=0) if S else np.zeros((n, len(inv_years)), np.int64)  # (M, J)
+    inv_cents = cents[:, np.searchsorted(cal_years, inv_years)]
+    grants_nom = np.where(financed, (grant_cents / 100 * index_inv).sum(axis=1), 0.0)
+    net_by_year = np.zeros((n, len(horizon)))
+    at = np.searchsorted(horizon, inv_years)
+    net_by_year[:, at] = np.where(financed[:, None], (inv_cents - grant_cents) / 100 * index_inv, 0.0)
+    net_capex = net_by_year.sum(axis=1)
+    ds["book_value"] = book_value(net_by_year, sub, horizon)
+    rel = nominal_index(sub.start_year[:, None] + np.arange(sub.n_years)[None, :], city.price_year,
+                        scenario.inflation)  # (M, T)
+    sub_nom = dataclasses.replace(
+        sub, opex=sub.opex * rel, one_off=sub.zeros_or(sub.one_off) * rel, fee=sub.zeros_or(sub.fee) * rel,
+        energy_cost_c=sub.energy_cost_c * rel[:, None, :])
+    loan_interest = np.zeros((n, len(horizon)))
+    if len(loans):
+        li = loans.groupby(["measure_id", "year"])["interest"].sum()
+        pos_m = {m: i for i, m in enumerate(ids)}
+        for (mid, year), v in zip(li.index.tolist(), li.to_numpy(float), strict=True):
+            loan_interest[pos_m[mid], int(year) - int(horizon[0])] += v
+    budget_impact, bim, by_payer = operating_budget_impact(
+        sub_nom, net_capex, grants_nom, financed, c["scale"].to_numpy(float), horizon, scenario.internal_rate_used,
+        loan_interest=loan_interest, basis=scenario.internal_interest_basis,
     )
+    grants_m = grant_cents.sum(axis=1) / 100
+    ty = int(scenario.target.year)
+    at_target = by_payer[by_payer["year"] == ty].set_index("payer")["net"] if len(by_payer) else pd.Series(dtype=float)
 
     totals = {kind: round(float(alloc[kinds == kind].sum()) / 100, 2) for kind in FINANCING_ORDER}
     peak_ds = int(ds["total"].to_numpy().argmax()) if len(ds) else 0
@@ -481,7 +522,13 @@ def plan_financing(
         "peak_debt_service_year": int(ds["year"].iloc[peak_ds]) if len(ds) else None,
         "peak_net_budget_impact": float(budget_impact["net"].iloc[peak_bi]) if len(budget_impact) else 0.0,
         "peak_net_budget_impact_year": int(budget_impact["year"].iloc[peak_bi]) if len(budget_impact) else None,
-        "internal_rate": float(scenario.discount_rate),
+        "internal_rate": float(scenario.internal_rate_used),
+        "internal_interest_basis": scenario.internal_interest_basis,
+        "loan_term": scenario.loan_term,
+        "money": (f"allocation in {city.price_year} prices (real); loans, debt service and budget impact in "
+                  f"nominal {city.currency} at {scenario.inflation:.1%} inflation"),
+        "budget_impact_target_year": ty,
+        "budget_impact_target_year_by_payer": {str(k): float(v) for k, v in at_target.items()},
         "notes": notes,
     }
     sources_out = sources.drop(columns="_row")
@@ -495,4 +542,6 @@ def plan_financing(
         gap_by_year=gap_by_year,
         sources=sources_out,
         summary=summary,
+        budget_impact_by_payer=by_payer,
+        grants_by_measure=pd.Series(grants_m, index=pd.Index(ids, name="measure_id"), dtype=float),
     )

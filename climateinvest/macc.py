@@ -19,6 +19,11 @@ Conventions (docs/architecture.md section 5)
 * Exclusive groups: the member placed first (the cheapest per tonne at that step; ties → larger
   abatement) stands on the curve; the others are listed in ``alternatives`` with what they
   would cost and abate in its place.
+* Bundles: a measure with ``requires`` (an electric bus needs its depot charging) is priced
+  together with what it requires: ``npv_cost`` and ``cost_per_tco2e`` (the height, and the
+  choice between exclusive-group members) include the required measures' investment and running
+  cost; ``own_cost_per_tco2e`` is the measure alone. The enabler, with no tonnes of its own, is
+  listed in ``excluded``.
 * Saving measures (negative cost) keep their NPV beside their cost per tonne: among savers a
   ratio ranks small savers ahead of large ones (Taylor 2012, Energy Policy 48, 430–438).
 """
@@ -31,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from climateinvest import finance
-from climateinvest.appraisal import net_cost
+from climateinvest.appraisal import grants_of, net_cost
 from climateinvest.cashflows import Flows, baseline_by_source
 from climateinvest.io.city import CityData
 from climateinvest.io.scenario import Scenario
@@ -40,7 +45,7 @@ from climateinvest.io.tables import StepTables
 BASE_COLUMNS = ["measure_id", "name", "sector", "payer", "emission_source", "exclusive_group",
                 "start_year", "capex"]
 CURVE_COLUMNS = ["rank", *BASE_COLUMNS, "npv_cost", "standalone_tco2e", "adjusted_tco2e", "scale",
-                 "standalone_cost_per_tco2e", "cost_per_tco2e", "appraised_tco2e",
+                 "standalone_cost_per_tco2e", "cost_per_tco2e", "own_cost_per_tco2e", "appraised_tco2e",
                  "cum_start_tco2e", "cum_end_tco2e", "saves_money", "note"]
 EXCLUDED_COLUMNS = [*BASE_COLUMNS, "npv_cost", "standalone_tco2e", "reason"]
 TINY_TCO2E = 1e-9  # [t CO2e / year] abatement at or below this (a milligram) counts as zero
@@ -255,7 +260,7 @@ def build_macc(measures: pd.DataFrame, flows: Flows, city: CityData,
         emission_source, capex [currency], ...
     flows : Flows of (at least) the same measures at their appraisal start years
     city : CityData (exclusive groups, requirements, grants, baseline)
-    scenario : Scenario (discount_rate, perspective, discount_abatement, interaction,
+    scenario : Scenario (real_rate, perspective, discount_abatement, interaction,
         emission_factor_set, macc_year, baseline_trend)
 
     Money in ``city.currency``; tonnes [t CO2e / year] in the reference year, except
@@ -267,7 +272,7 @@ def build_macc(measures: pd.DataFrame, flows: Flows, city: CityData,
     if unknown:
         raise ValueError(f"measures not in flows: {', '.join(map(str, unknown))}")
     pos = np.array([ids.index(m) for m in measures["measure_id"]], dtype=int)
-    year, rate = int(scenario.macc_year), scenario.discount_rate
+    year, rate = int(scenario.macc_year), scenario.real_rate
     sequential = scenario.interaction == "sequential"
 
     info = {c: dict(zip(city.measures["measure_id"], city.measures[c].fillna("").astype(str), strict=True))
@@ -283,8 +288,13 @@ def build_macc(measures: pd.DataFrame, flows: Flows, city: CityData,
     def npv(values):
         return np.asarray(finance.npv(rate, values), float)[pos]
 
-    K = npv(net_cost(flows, city, scenario.perspective, scale=0.0))  # not scaled: capex, O&M
-    E = npv(net_cost(flows, city, scenario.perspective, scale=1.0)) - K  # scaled: energy
+    grant, tf = grants_of(measures, flows), scenario.tax_factor
+    if grant is not None:  # the table's grants, for every measure of the flows (others: 0)
+        grant = np.nan_to_num(grant)
+    K = npv(net_cost(flows, city, scenario.perspective, scale=0.0, grant=grant, tax_factor=tf))  # capex, O&M
+    E = npv(net_cost(flows, city, scenario.perspective, scale=1.0, grant=grant, tax_factor=tf)) - K  # energy
+    own_K = K.copy()
+    K = K + _required_cost(mid, requires, own_K)  # a bundle: priced with what it requires
     ab = flows.abatement
     T = npv(ab) if scenario.discount_abatement else ab.sum(axis=-1)[pos]
     standalone = flows.calendar(ab, np.array([year]))[pos, 0]
@@ -313,12 +323,13 @@ def build_macc(measures: pd.DataFrame, flows: Flows, city: CityData,
             "rank": rank, **{c: v[which] for c, v in col.items()}, "npv_cost": npv_cost,
             "standalone_tco2e": standalone[which], "adjusted_tco2e": width, "scale": s,
             "standalone_cost_per_tco2e": _ratio((K + E)[which], T[which]),
-            "cost_per_tco2e": _ratio(npv_cost, tonnes), "appraised_tco2e": tonnes,
+            "cost_per_tco2e": _ratio(npv_cost, tonnes),
+            "own_cost_per_tco2e": _ratio(own_K[which] + s * E[which], tonnes), "appraised_tco2e": tonnes,
             "cum_start_tco2e": end - width, "cum_end_tco2e": end, "saves_money": npv_cost < 0,
             "note": ""}, columns=CURVE_COLUMNS)
 
     curve = table(order, scale[order], np.arange(1, len(order) + 1))
-    npv_of = dict(zip(mid, K + E, strict=True))
+    npv_of = dict(zip(mid, own_K + E, strict=True))
     curve["note"] = [_note(c, s, requires[i], npv_of.get(requires[i]), src[i], city.currency,
                            sequential)
                      for i, c, s in zip(order, curve["npv_cost"], curve["scale"], strict=True)]
@@ -330,7 +341,7 @@ def build_macc(measures: pd.DataFrame, flows: Flows, city: CityData,
                             "in its place" for i, w, _ in alts]
     alternatives["instead_of"] = pd.Series([mid[w] for _, w, _ in alts], dtype=object)
     ex = np.flatnonzero(reason != "")
-    excluded = pd.DataFrame({**{c: v[ex] for c, v in col.items()}, "npv_cost": (K + E)[ex],
+    excluded = pd.DataFrame({**{c: v[ex] for c, v in col.items()}, "npv_cost": (own_K + E)[ex],
                              "standalone_tco2e": standalone[ex], "reason": reason[ex]},
                             columns=EXCLUDED_COLUMNS)
     recon = _reconcile(city, base_tab, src[order], standalone[order],
@@ -338,6 +349,22 @@ def build_macc(measures: pd.DataFrame, flows: Flows, city: CityData,
     return MaccResult(curve=curve, alternatives=alternatives, reconciliation=recon,
                       excluded=excluded, reference_year=year, interaction=scenario.interaction,
                       currency=city.currency, sector_summary=sector_summary(curve))
+
+
+def _required_cost(mid: np.ndarray, requires: list[str], own_K: np.ndarray) -> np.ndarray:
+    """(M,) [currency] the NPV cost (investment and running part) of what each measure requires,
+    followed down the chain (an enabler of an enabler counts too), 0 for none.
+    """
+    npv_of = dict(zip(mid, own_K, strict=True))
+    req_of = dict(zip(mid, requires, strict=True))
+    out = np.zeros(len(mid))
+    for i, m in enumerate(mid):
+        seen, r = {m}, req_of.get(m, "")
+        while r and r not in seen:
+            out[i] += npv_of.get(r, 0.0)  # a requirement off the curve's table costs nothing here
+            seen.add(r)
+            r = req_of.get(r, "")
+    return out
 
 
 def _note(npv_cost, scale, requires: str, requires_npv, source: str, currency: str,
@@ -350,7 +377,7 @@ def _note(npv_cost, scale, requires: str, requires_npv, source: str, currency: s
         parts.append(f"{scale:.0%} of its standalone effect: shares source {source}")
     if requires:
         cost = ("" if requires_npv is None
-                else f" (NPV cost {requires_npv:,.0f} {currency}, not in this cost per tonne)")
+                else f" (NPV cost {requires_npv:,.0f} {currency}, included in this cost per tonne)")
         parts.append(f"requires {requires}{cost}")
     return "; ".join(parts)
 

@@ -106,7 +106,8 @@ def build_pathway(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flow
     target_year_with_portfolio_tco2e, gap_tco2e (positive = short of the target),
     baseline_gap_tco2e, reduction_vs_base_year (share, with the portfolio),
     target_year_abatement_territorial_tco2e, target_year_abatement_indirect_tco2e,
-    carbon_budget_tco2e, carbon_budget_from_year, cumulative_to_target_year_tco2e,
+    carbon_budget_tco2e, carbon_budget_from_year, carbon_budget_basis ("fossil_co2": the budget counts
+    fossil CO2 only while the pathway is all greenhouse gases, an indicator; "co2e"), cumulative_to_target_year_tco2e,
     baseline_cumulative_to_target_year_tco2e, budget_runs_out_year,
     baseline_budget_runs_out_year, clipped_tco2e, measures_counted, notes.
 
@@ -270,6 +271,7 @@ def build_pathway(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flow
         "target_year_abatement_indirect_tco2e": _num(at("abatement_indirect_tco2e")),
         "carbon_budget_tco2e": float(budget.tco2e) if budget else None,
         "carbon_budget_from_year": int(budget.from_year) if budget else None,
+        "carbon_budget_basis": budget.basis if budget else None,
         "cumulative_to_target_year_tco2e": _num(cum_t),
         "baseline_cumulative_to_target_year_tco2e": _num(cum_bt),
         "budget_runs_out_year": runs_out,

@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 
 from climateinvest import __version__
-from climateinvest.appraisal import appraise
+from climateinvest.appraisal import appraise, stakeholders
 from climateinvest.cashflows import Flows, build_flows
-from climateinvest.financing import FinancingResult, plan_financing
+from climateinvest.financing import FinancingResult
 from climateinvest.io.city import CityData, check_scenario, load_city
 from climateinvest.io.files import (
     atomic_write_bytes,
@@ -29,7 +29,8 @@ from climateinvest.io.scenario import Scenario, load_scenario
 from climateinvest.io.tabular import text_cells
 from climateinvest.macc import MaccResult, build_macc
 from climateinvest.pathway import PathwayResult, build_pathway
-from climateinvest.portfolio.select import PortfolioResult, flows_for_chosen, select_portfolio
+from climateinvest.portfolio.grants import select_with_grants
+from climateinvest.portfolio.select import PortfolioResult
 from climateinvest.uncertainty.analysis import UncertaintyResult, run_monte_carlo
 from climateinvest.uncertainty.fixed_portfolio import portfolio_cost_per_tonne
 
@@ -87,6 +88,8 @@ class ScenarioResult:
     measures: pd.DataFrame  # the appraisal, one row per measure (appraisal.APPRAISAL_COLUMNS)
     steps: Steps = field(default_factory=Steps)
     portfolio_cost_per_tco2e: float | None = None  # [currency / t CO2e], the chosen portfolio
+    stakeholders: pd.DataFrame | None = None  # who pays and who gains (appraisal.stakeholders)
+    grant_rounds: dict[str, Any] = field(default_factory=dict)  # the grant fixed point's status
     inputs_sha256: dict[str, str] = field(default_factory=dict)  # hashed when the run read them
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
 
@@ -120,6 +123,8 @@ class ScenarioResult:
         out = {"measures": self.measures}
         for step in self.steps.present():
             out |= step.tables()
+        if self.stakeholders is not None:
+            out["stakeholders"] = self.stakeholders
         return out
 
     @property
@@ -142,6 +147,9 @@ class ScenarioResult:
             out["pathway"] = s.pathway.summary
         if s.uncertainty:
             out["uncertainty"] = s.uncertainty.summary
+        if self.grant_rounds:
+            out["grants"] = self.grant_rounds
+        out["conventions"] = self.scenario.conventions(self.city.price_year, self.city.currency)
         return out
 
     def manifest(self) -> dict:
@@ -206,10 +214,11 @@ def run_curve(scenario: Scenario, city: CityData, flows: Flows | None = None, ti
         appraise,
         flows,
         city,
-        scenario.discount_rate,
+        scenario.real_rate,
         scenario.perspective,
         scenario.carbon_value_per_tco2e,
         scenario.discount_abatement,
+        tax_factor=scenario.tax_factor,
     )
     macc = timed("macc", build_macc, measures, flows, city, scenario)
     return ScenarioResult(scenario=scenario, city=city, flows=flows, measures=measures, steps=Steps(macc=macc))
@@ -247,11 +256,13 @@ def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float]) -> 
     inputs_sha256 = {str(p): sha256_file(p) for p in sorted({*inputs, *city.files.values()}, key=str)}
 
     result = run_curve(scenario, city, timed=timed)
-    flows, measures, macc = result.flows, result.measures, result.steps.macc
-    assert macc is not None  # run_curve always builds the curve
-    portfolio = timed("portfolio", select_portfolio, city, scenario, measures, macc.curve)
-    chosen_flows = flows_for_chosen(city, scenario, portfolio.chosen)
-    financing = timed("financing", plan_financing, city, scenario, portfolio.chosen, chosen_flows)
+    flows, curve = result.flows, result.steps.macc
+    assert curve is not None  # run_curve always builds the curve
+    # selection and grant allocation to a fixed point: the costs use the plan's own grants
+    fixed = timed("portfolio", select_with_grants, city, scenario, flows, result.measures, curve)
+    measures, macc, portfolio, financing = fixed.measures, fixed.macc, fixed.portfolio, fixed.financing
+    chosen_flows = fixed.chosen_flows
+    result.measures = measures
     pathway = timed("pathway", build_pathway, city, scenario, portfolio.chosen, chosen_flows)
     uncertainty = None
     if scenario.monte_carlo is not None and len(city.uncertainty):
@@ -261,5 +272,7 @@ def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float]) -> 
     result.steps = Steps(macc=macc, portfolio=portfolio, financing=financing, pathway=pathway,
                          uncertainty=uncertainty)
     result.portfolio_cost_per_tco2e = portfolio_cost_per_tonne(city, scenario, flows, portfolio.chosen, pathway)
+    result.stakeholders = stakeholders(flows, city, scenario.real_rate, measures["grant_share"].to_numpy(float))
+    result.grant_rounds = {"status": fixed.status, "rounds": fixed.rounds, "converged": fixed.converged}
     result.timings, result.inputs_sha256 = clock, inputs_sha256
     return result

@@ -16,6 +16,7 @@ FUND_COLS = ["source_id", "name", "kind", "max_share", "annual_cap", "interest_r
 BASE_COLS = ["source_id", "sector", "year", "tco2e", "scope"]
 UNC_COLS = ["target", "parameter", "distribution", "low", "mode", "high"]
 OWN_FUNDS = ("own", "Own funds", "own_funds", 1.0, np.nan, 0.0, np.nan, "*", "*", "straight")
+PRICE_COLS = ["carrier", "price_path", "year", "price_per_mwh", "tax_per_mwh"]
 ELECTRICITY_PRICE = [("electricity", "*", 2020, 1000.0)]
 ELECTRICITY_FACTOR = [("electricity", "*", 2020, 50.0)]
 HEAT_BASELINE = [("heat", "buildings", 2020, 5000.0, "territorial")]
@@ -38,8 +39,9 @@ def build_city(measures, energy_changes=(), *, prices=None, factors=None, baseli
         population=1000,
         measures=m,
         energy_changes=ec.astype({"delta_mwh_per_year": float}),
-        energy_prices=pd.DataFrame(
-            prices or ELECTRICITY_PRICE, columns=["carrier", "price_path", "year", "price_per_mwh"]
+        energy_prices=pd.DataFrame(  # rows of 4, or of 5 with the tax inside the price
+            prices or ELECTRICITY_PRICE,
+            columns=PRICE_COLS[:len((prices or ELECTRICITY_PRICE)[0])],
         ),
         emission_factors=pd.DataFrame(
             factors or ELECTRICITY_FACTOR, columns=["carrier", "factor_set", "year", "kgco2e_per_mwh"]

@@ -21,6 +21,8 @@ def make_city(measures, energy_changes=(), funding=(), baseline=None):
                       direct_abatement_tco2e_per_year=10.0)
 
 def scenario(**kw):
+    """The mechanics tests run with 0 % inflation (nominal = real) and the source's loan term."""
+    kw = {"inflation": 0.0, "loan_term": "source_term"} | kw
     return Scenario(title="t", city=Path("."), budget_cycle=2027, **kw)
 
 
@@ -218,9 +220,9 @@ def test_budget_impact_by_hand_for_one_measure():
                      energy_changes=[("a", "electricity", -100.0)],
                      funding=[("g", "Grant", "grant", 0.3, NAN, NAN, NAN, "*", "*", ""),
                               ("kl", "Loan", "loan", 1.0, NAN, 0.04, 5, "*", "*", "")])
-    fin = run(city, {"scale": [0.5]}, discount_rate=0.025)
+    fin = run(city, {"scale": [0.5]}, internal_rate=0.025)
     bi = fin.budget_impact.set_index("year")
-    assert bi.loc[2027].tolist() == [0.0] * 5  # investment year: nothing in operation yet
+    assert (bi.loc[2027] == 0.0).all()  # investment year: nothing in operation yet
     assert bi.loc[2028, "depreciation"] == pytest.approx(70_000.0)
     assert bi.loc[2028, "internal_interest"] == pytest.approx(17_500.0)
     assert bi.loc[2029, "internal_interest"] == pytest.approx(15_750.0)

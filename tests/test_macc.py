@@ -71,7 +71,7 @@ def make_case(rows, baseline, rate=0.04, interaction="independent", discount_aba
         funding_sources=pd.DataFrame(columns=FUNDING_COLUMNS),
         uncertainty=pd.DataFrame(columns=["target", "parameter", "distribution", "low", "mode",
                                           "high"]))
-    scenario = Scenario(title="test", city="x", budget_cycle=2027, discount_rate=rate,
+    scenario = Scenario(title="test", city="x", budget_cycle=2027, discount_rate=rate, rate_basis="real",
                         interaction=interaction, discount_abatement=discount_abatement,
                         reference_year=year)
     if not appraised:
@@ -247,7 +247,7 @@ def test_zero_negative_and_inactive_measures_are_excluded_with_reason():
     r = run(rows, {"s1": 1000, "gone": 0.0}, interaction="sequential")
     assert r.curve["measure_id"].tolist() == ["ok"]
     note = r.curve.at[0, "note"]
-    assert "requires charger (NPV cost 7,000 SEK, not in this cost per tonne)" in note
+    assert "requires charger (NPV cost 7,000 SEK, included in this cost per tonne)" in note
     why = r.excluded.set_index("measure_id")["reason"]
     assert why["charger"] == "zero abatement in 2030: cost per tonne undefined"
     assert why["adds"].startswith("adds 5.0 t CO2e in 2030")

@@ -69,7 +69,7 @@ def make_city(measures=MEASURES, baseline=BASELINE, energy=(("D", "diesel", -100
 
 
 def make_scenario(**changes) -> Scenario:
-    data = {"title": "test", "city": Path("."), "budget_cycle": 2027, "discount_rate": RATE, "investment_budget": BUDGET,
+    data = {"title": "test", "city": Path("."), "budget_cycle": 2027, "discount_rate": RATE, "rate_basis": "real", "investment_budget": BUDGET,
                 "solver_time_limit_s": 10.0}
     return Scenario.model_validate(data | changes)
 
@@ -78,7 +78,7 @@ def appraisal(city, sc):
     start = city.measures["earliest_start_year"].clip(lower=sc.budget_cycle).to_numpy(int)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return appraise(build_flows(city, sc.price_path, sc.emission_factor_set, start), city, sc.discount_rate)
+        return appraise(build_flows(city, sc.price_path, sc.emission_factor_set, start), city, sc.real_rate)
 
 
 # --- brute force: every measure either left out or started in one of its plan years ----------------
@@ -90,9 +90,9 @@ def candidates(city, sc):
     ids = city.measure_ids
     for s in PLAN:
         fl = build_flows(city, sc.price_path, sc.emission_factor_set, s)
-        K = finance.npv(sc.discount_rate, net_cost(fl, city, sc.perspective, scale=0.0))
-        E = finance.npv(sc.discount_rate, net_cost(fl, city, sc.perspective, scale=1.0)) - K
-        disc = (1 + sc.discount_rate) ** -(s - PLAN[0])
+        K = finance.npv(sc.real_rate, net_cost(fl, city, sc.perspective, scale=0.0))
+        E = finance.npv(sc.real_rate, net_cost(fl, city, sc.perspective, scale=1.0)) - K
+        disc = (1 + sc.real_rate) ** -(s - PLAN[0])
         t = fl.calendar(fl.abatement, np.array([sc.target.year]))[:, 0]
         spend = fl.calendar(fl.capex, np.array(PLAN))
         for i, mid in enumerate(ids):

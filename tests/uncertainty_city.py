@@ -60,7 +60,7 @@ def setup(uncertainty=RANGES, sc=None, funding=None, measures=MEASURES, changes=
     flows = build_flows(city, sc.price_path, sc.emission_factor_set, start)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        table = appraise(flows, city, sc.discount_rate, sc.perspective, sc.carbon_value_per_tco2e,
+        table = appraise(flows, city, sc.real_rate, sc.perspective, sc.carbon_value_per_tco2e,
                          sc.discount_abatement)
     return city, sc, flows, table
 

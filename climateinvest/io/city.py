@@ -50,6 +50,11 @@ TABLES = ("measures", "energy_changes", "energy_prices", "emission_factors", "ba
           "funding_sources", "uncertainty")
 PAYERS = ("municipality", "municipal_company", "external")
 CITY_PAYERS = PAYERS[:2]  # the municipal group: their investment counts against the city's budget
+PARTIES = ("municipality", "municipal_company", "residents", "businesses", "state")
+"""Who a cash flow belongs to (Viable Cities' *vem som ska betala*); the state pays the grants and
+collects the energy and CO2 taxes."""
+EXTERNAL_PARTIES = ("businesses", "residents")  # who an ``external`` measure's payer is
+FACTOR_BASES = ("lifecycle", "territorial")
 FUNDING_KINDS = ("grant", "loan", "own_funds")
 UNCERTAIN_PARAMETERS = ("capex", "opex", "abatement", "energy_price", "emission_factor")
 FIELDS = {"baseline_emissions": "baseline"}  # table name -> CityData field, where they differ
@@ -143,16 +148,24 @@ SPECS: dict[str, Table] = {
         Col("opex_change_per_year", "number", False, 0.0),
         Col("direct_abatement_tco2e_per_year", "number", False, 0.0, lo=0),
         Col("exclusive_group", required=False), Col("requires", required=False),
-        Col("source", required=False)), key=("measure_id",), min_rows=1),
+        Col("source", required=False),
+        Col("operating_share", "number", False, 0.0, lo=0, hi=1),
+        Col("fee_revenue_per_year", "number", False, 0.0),
+        Col("external_party", required=False, default="businesses", choices=EXTERNAL_PARTIES)),
+        key=("measure_id",), min_rows=1),
     "energy_changes": Table((
-        Col("measure_id"), Col("carrier"), Col("delta_mwh_per_year", "number")),
+        Col("measure_id"), Col("carrier"), Col("delta_mwh_per_year", "number"),
+        Col("energy_payer", required=False, choices=PARTIES[:4])),
         key=("measure_id", "carrier")),
     "energy_prices": Table((
-        Col("carrier"), Col("price_path"), Col("year", **YEAR), Col("price_per_mwh", "number", lo=0)),
+        Col("carrier"), Col("price_path"), Col("year", **YEAR), Col("price_per_mwh", "number", lo=0),
+        Col("tax_per_mwh", "number", False, 0.0, lo=0)),
         key=("carrier", "price_path", "year")),
     "emission_factors": Table((
         Col("carrier"), Col("factor_set"), Col("year", **YEAR),
-        Col("kgco2e_per_mwh", "number", lo=-10000)), key=("carrier", "factor_set", "year")),
+        Col("kgco2e_per_mwh", "number", lo=-10000),
+        Col("basis", required=False, default="lifecycle", choices=FACTOR_BASES)),
+        key=("carrier", "factor_set", "year", "basis")),
     "baseline_emissions": Table((
         Col("source_id"), Col("sector"), Col("year", **YEAR), Col("tco2e", "number", lo=0),
         Col("scope", required=False, default="territorial", choices=("territorial", "indirect"))),
@@ -164,7 +177,9 @@ SPECS: dict[str, Table] = {
         Col("term_years", "whole", False, lo=0, most=MAX_YEARS),  # ≥ 1 for a loan: _loan_terms
         Col("eligible_sectors", required=False, default=ANY, many=True),
         Col("eligible_payers", required=False, default=ANY, many=True, choices=PAYERS),
-        Col("amortisation", required=False, default="straight", choices=("straight", "annuity"))),
+        Col("amortisation", required=False, default="straight", choices=("straight", "annuity")),
+        Col("eligible_measures", required=False, default=ANY, many=True),
+        Col("uncertain_measures", required=False, many=True)),
         key=("source_id",), check=_loan_terms),
     "uncertainty": Table((
         Col("target"), Col("parameter", choices=UNCERTAIN_PARAMETERS),
@@ -202,6 +217,13 @@ def _cross_checks(t: dict[str, pd.DataFrame], label: dict[str, str]) -> list[Pro
             elif req and grp and group.get(req) == grp:
                 out.append(Problem(label["measures"], f"must not be an alternative in the same "
                                    f"exclusive_group {grp!r}, got {req!r}", row, "requires", req))
+    if {"measures", "funding_sources"} <= t.keys():
+        for column in ("eligible_measures", "uncertain_measures"):
+            for row, cell in t["funding_sources"][column].items():
+                for v in (x.strip() for x in str(cell).split(";")):
+                    if v and v != ANY and v not in ids:
+                        out.append(Problem(label["funding_sources"], f"must list measure_ids of "
+                                           f"{label['measures']} (or *), got {v!r}", row, column, v))
     if {"measures", "energy_changes"} <= t.keys():
         refer("energy_changes", "measure_id", ids, f"a measure_id of {label['measures']}")
     carriers = set()
@@ -457,11 +479,21 @@ def price_table(city: CityData, price_path: str) -> pd.DataFrame:
     return _applying(city.energy_prices, "price_path", price_path)
 
 
-def factor_table(city: CityData, factor_set: str) -> pd.DataFrame:
+def factor_table(city: CityData, factor_set: str, basis: str = "lifecycle") -> pd.DataFrame:
     """The ``emission_factors`` rows [kg CO2e / MWh] that apply in ``factor_set``: a carrier's own
     rows in that set, else its ``*`` rows. Columns as ``emission_factors``; sorted by carrier, year.
+
+    ``basis="territorial"``: a carrier with ``territorial`` rows (in the set, else ``*``) takes
+    them (tailpipe CO2e as SMHI's inventory counts it); the others keep their life-cycle rows.
     """
-    return _applying(city.emission_factors, "factor_set", factor_set)
+    df = city.emission_factors
+    is_terr = df["basis"] == "territorial" if "basis" in df.columns else pd.Series(False, index=df.index)
+    life = _applying(df[~is_terr], "factor_set", factor_set)
+    if basis != "territorial" or not is_terr.any():
+        return life
+    terr = _applying(df[is_terr], "factor_set", factor_set)
+    out = pd.concat([life[~life["carrier"].isin(terr["carrier"])], terr])
+    return out.sort_values(["carrier", "year"]).reset_index(drop=True)
 
 
 def _applying(df: pd.DataFrame, column: str, value: str) -> pd.DataFrame:

@@ -20,6 +20,46 @@ from climateinvest.io.tabular import YamlLimit, load_yaml
 
 MAX_SCENARIO_BYTES = 1 * 2**20  # a scenario file is a page of parameters: 1 MiB is far above any
 
+# SKR's suggested internal rate (internränta), NOMINAL, per budget year. SKR publishes it each
+# February for the year after next (Kommuninvest's sector borrowing cost, internräntekommittén).
+# 2017-2019: SKL "Arkiv Finansfrågor" (2019: 1.5 %, "sänkning med 0,25 procentenheter jämfört med
+# 2017 respektive 2018"); 2020: SKR cirkulär "Internränta för år 2020" (2019-02-01); 2021: stated
+# as the 2021 level in the 2022 notice; 2022: "Internräntan för 2022 sänks" (cirkulär 21:11);
+# 2023: "Internräntan för 2023 höjs" (cirkulär 22:05); 2024: "Internräntan för 2024 höjs"
+# (2023-02-09); 2025: SKR cirkulär "Internränta för år 2025" (2024-02). 2026 and later: not found.
+SKR_INTERNRANTA = {2017: 0.0175, 2018: 0.0175, 2019: 0.015, 2020: 0.015, 2021: 0.0125, 2022: 0.010,
+                   2023: 0.0125, 2024: 0.025, 2025: 0.025}
+# Riksbanken: "Riksbankens mål är att hålla inflationen mätt med KPIF kring 2 procent per år"
+# (riksbank.se/sv/Penningpolitik; KPIF the target variable since September 2017).
+RIKSBANK_INFLATION_TARGET = 0.02
+# Trafikverket ASEK 7.0 ch. 5: the social discount rate, 3.5 % REAL (in force since ASEK 6.0).
+ASEK_REAL_RATE = 0.035
+# ASEK: skattefaktor (marginal cost of public funds) on tax-financed money.
+ASEK_TAX_FACTOR = 1.3
+
+
+def fisher_real_rate(nominal: float, inflation: float) -> float:
+    """[1/year] real rate from a nominal rate and inflation (Fisher): (1 + n) ÷ (1 + i) − 1.
+
+    >>> round(fisher_real_rate(0.025, 0.02), 6)
+    0.004902
+    """
+    return (1.0 + nominal) / (1.0 + inflation) - 1.0
+
+
+def skr_internranta(year: int) -> tuple[float, str]:
+    """SKR's internränta [1/year, nominal] for budget ``year`` and a note: empty when the year is
+    in :data:`SKR_INTERNRANTA`, else it names the year and the latest year used instead.
+    """
+    if year in SKR_INTERNRANTA:
+        return SKR_INTERNRANTA[year], ""
+    known = sorted(SKR_INTERNRANTA)
+    use = known[-1] if year > known[-1] else known[0]
+    rate = SKR_INTERNRANTA[use]
+    return rate, (f"SKR internränta for {year} not found (table {known[0]}–{known[-1]}): "
+                  f"{use}'s {rate:.2%} is used")
+
+
 PLAN_YEARS = 3  # a Swedish budget cycle: the budget year plus two plan years (Kommunallagen ch. 11)
 MAX_AMOUNT = 1e15  # largest money or tonnes amount, as for the city tables (tabular.MAGNITUDE)
 
@@ -52,6 +92,8 @@ class CarbonBudget(_Strict):
 
     from_year: int = Field(ge=1990, le=2100)
     tco2e: float = Field(gt=0, le=MAX_AMOUNT)
+    basis: Literal["fossil_co2", "co2e"] = Field(
+        "fossil_co2", description="what the budget counts: fossil CO2 only (Klimatkollen's) or all GHG")
 
 
 class MonteCarlo(_Strict):
@@ -73,7 +115,21 @@ class Scenario(_Strict):
     title: str = Field(min_length=1, max_length=300)
     city: Path
     budget_cycle: int = Field(ge=2000, le=2100, description="budget year; plan years are this and the next two")
-    discount_rate: float = Field(0.025, ge=-0.05, le=0.5, description="real, per year")
+    discount_rate: float | None = Field(
+        None, ge=-0.05, le=0.5,
+        description="per year, of the basis ``rate_basis``; None = SKR internränta of the budget year "
+        "(nominal) in the municipal perspective, ASEK's 3.5 % real in the societal one")
+    rate_basis: Literal["nominal", "real"] = Field(
+        "nominal", description="whether a given discount_rate is nominal (made real with Fisher) or real")
+    inflation: float = Field(RIKSBANK_INFLATION_TARGET, ge=-0.05, le=0.5,
+                             description="per year (KPIF); Riksbank target 2 %")
+    internal_rate: float | None = Field(
+        None, ge=-0.05, le=0.5, description="internränta, nominal per year; None = SKR's for the budget year")
+    internal_interest_basis: Literal["net", "gross"] = Field(
+        "net", description="internränta on book value net of grants, or gross (RKR R2: grant as a liability)")
+    loan_term: Literal["asset_life", "source_term"] = Field(
+        "asset_life", description="a loan runs the financed asset's life, capped by term_years; or term_years")
+    tax_factor: float = Field(1.0, ge=1.0, le=3.0, description="skattefaktor on public money, societal (ASEK 1.3)")
     perspective: Literal["municipal", "societal"] = "municipal"
     carbon_value_per_tco2e: float = Field(
         0.0, ge=0, le=MAX_AMOUNT, description="[currency / t CO2e], societal perspective"
@@ -107,6 +163,88 @@ class Scenario(_Strict):
     def plan_years(self) -> list[int]:
         """The budget year and the two plan years."""
         return [self.budget_cycle + i for i in range(PLAN_YEARS)]
+
+    @property
+    def real_rate(self) -> float:
+        """[1/year] the real rate every real (price-year) cash flow is discounted with."""
+        if self.discount_rate is None:
+            if self.perspective == "societal":
+                return ASEK_REAL_RATE
+            return fisher_real_rate(skr_internranta(self.budget_cycle)[0], self.inflation)
+        if self.rate_basis == "real":
+            return float(self.discount_rate)
+        return fisher_real_rate(float(self.discount_rate), self.inflation)
+
+    @property
+    def internal_rate_used(self) -> float:
+        """[1/year, nominal] the internränta of the operating-budget impact."""
+        return float(self.internal_rate if self.internal_rate is not None
+                     else skr_internranta(self.budget_cycle)[0])
+
+    def rate_notes(self) -> list[str]:
+        """Warnings about the rates: a year missing from the SKR table."""
+        uses_table = self.internal_rate is None or (self.discount_rate is None and self.perspective == "municipal")
+        note = skr_internranta(self.budget_cycle)[1] if uses_table else ""
+        return [note] if note else []
+
+    def rate_statement(self) -> str:
+        """One line: which rate discounts which flows."""
+        if self.discount_rate is None and self.perspective == "societal":
+            given = f"ASEK's social rate {ASEK_REAL_RATE:.1%} real"
+        elif self.discount_rate is None:
+            given = f"SKR internränta {skr_internranta(self.budget_cycle)[0]:.2%} nominal"
+        else:
+            given = f"{self.discount_rate:.2%} {self.rate_basis}"
+        how = "" if given.endswith("real") else f", made real with Fisher at {self.inflation:.1%} inflation"
+        return (f"{given}{how}: {self.real_rate:.4%} real discounts the real (price-year) cash flows "
+                "of the appraisal, MAC curve and portfolio")
+
+    def conventions(self, price_year: int, currency: str) -> dict[str, str]:
+        """One line per convention of this run, for the report (plain data); money words name the
+        city's ``currency`` (e.g. "SEK", "EUR").
+        """
+        rate = self.rate_statement()
+        given = "inflation" in self.model_fields_set
+        source = "as given in the scenario" if given else "default: the Riksbank's KPIF target 2 %"
+        internal = f"{self.internal_rate_used:.2%} nominal"
+        budget = self.carbon_budget.basis if self.carbon_budget else None
+        return {
+            "rate_basis": rate,
+            "real_rate": f"{self.real_rate:.4%} real a year",
+            "inflation": (f"{self.inflation:.1%} a year ({source}): cash flows in {price_year} {currency} "
+                          f"(real); debt service, book value and operating-budget impact in nominal {currency} "
+                          "of each year"),
+            "perspective": {
+                "municipal": ("municipal: the municipal group's money only (municipality and municipal companies: "
+                              "investment net of the grants, one-off operating costs, running costs net of fees, "
+                              "the energy they buy); residents', businesses' and external investors' money is not "
+                              "counted"),
+                "societal": (f"societal (ASEK): resources — full investment (grants are transfers), energy at prices "
+                             f"without energy and CO2 tax, fees as transfers, the carbon value "
+                             f"{self.carbon_value_per_tco2e:,.0f} per t added once, skattefaktor "
+                             f"{self.tax_factor:g} on public money"),
+            }[self.perspective],
+            "grant_basis": ("grants as the financing plan allocates them (max_share and annual_cap per year), "
+                            "selection and allocation iterated to a fixed point; a measure not chosen shows its "
+                            "lone-candidate grant (column grant_basis); a grant whose rule was not found is shown "
+                            "as uncertain and not counted"),
+            "loan_term": {"asset_life": "a loan runs the financed asset's life, capped by the source's term_years "
+                                        "(amortisation follows depreciation)",
+                          "source_term": "a loan runs the source's term_years"}[self.loan_term],
+            "internranta": (f"internränta {internal} on the book value "
+                            + ("net of grants" if self.internal_interest_basis == "net" else
+                               "gross (RKR R2: the grant a liability released over the life)")
+                            + ", charged to the kommun's tax-financed budget; municipal companies carry their "
+                              "loans' actual interest"),
+            "factor_basis": ("territorial tonnes (toward the target): fuels at the tailpipe as SMHI's inventory "
+                             f"counts them, electricity with factor set {self.emission_factor_set}; life-cycle tonnes "
+                             "shown beside (consumption view)"),
+            "carbon_budget": ("none" if budget is None else
+                              "Klimatkollen's budget is fossil CO2 only; the pathway is all greenhouse gases (CO2e): "
+                              "an indicator, not a like-for-like comparison" if budget == "fossil_co2" else
+                              "the budget is in CO2e, like the pathway"),
+            "warnings": "; ".join(self.rate_notes()) or "none",
+        }
 
     @property
     def macc_year(self) -> int:

@@ -9,7 +9,9 @@ Per candidate: tonnes abated in the target year [t CO2e / year] (capped at the s
 as :func:`climateinvest.macc.interaction_scale` does), investment per plan year [currency] (the part
 after the last plan year is a commitment, not constrained), and the perspective's NPV cost
 [currency] discounted to the **first plan year**, split into K (investment and running cost, never
-scaled) and E (energy effects, scaled by the interaction share).
+scaled) and E (energy effects, scaled by the interaction share). The grants are those of the
+``measures`` table's ``grant_share`` (after the financing plan's allocation: the grants it
+allocates, see :mod:`climateinvest.portfolio.grants`), else the lone-candidate share.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from climateinvest import finance
-from climateinvest.appraisal import net_cost
+from climateinvest.appraisal import grant_share, grants_of, net_cost
 from climateinvest.cashflows import baseline_by_source, build_flows
 from climateinvest.io.city import CITY_PAYERS, CityData
 from climateinvest.io.scenario import Scenario
@@ -116,7 +118,7 @@ def build_problem(
     """Candidates, interaction order, baseline, budget and required reduction (module docstring)."""
     m = city.measures
     plan = np.asarray(scenario.plan_years, dtype=int)
-    y0, rate, target = int(plan[0]), scenario.discount_rate, int(scenario.target.year)
+    y0, rate, target = int(plan[0]), scenario.real_rate, int(scenario.target.year)
     scope = _scope(city)
     base_tab = baseline_by_source(city, [target], scenario.baseline_trend)[target]
     baseline = {str(k): float(v) for k, v in base_tab.items()}
@@ -142,8 +144,11 @@ def build_problem(
     rows = []
     for s in plan:
         fl = build_flows(city, scenario.price_path, scenario.emission_factor_set, int(s))
-        K = np.asarray(finance.npv(rate, net_cost(fl, city, scenario.perspective, scale=0.0)), float)
-        E = np.asarray(finance.npv(rate, net_cost(fl, city, scenario.perspective, scale=1.0)), float) - K
+        given = grants_of(measures, fl)  # the appraisal's grants (after allocation: the plan's)
+        grant = grant_share(city) if given is None else np.where(np.isnan(given), grant_share(city), given)
+        kw = {"grant": grant, "tax_factor": scenario.tax_factor}
+        K = np.asarray(finance.npv(rate, net_cost(fl, city, scenario.perspective, scale=0.0, **kw)), float)
+        E = np.asarray(finance.npv(rate, net_cost(fl, city, scenario.perspective, scale=1.0, **kw)), float) - K
         ab = fl.abatement
         life = np.asarray(finance.npv(rate, ab) if scenario.discount_abatement else ab.sum(axis=-1), float)
         spend = fl.calendar(fl.capex, plan)

@@ -186,9 +186,15 @@ KEY_FIGURES = (
 )
 
 
+# A fossil-CO2-only budget (Klimatkollen's) against a pathway of all greenhouse gases.
+FOSSIL_BUDGET_LABEL = "Carbon budget runs out (indicator: a fossil-CO2 budget against all greenhouse gases)"
+
+
 def key_figures(result) -> list[dict]:
     """The decision's key figures from ``result.summary``: dicts with id, label, kind, value
     (None where the result does not hold it).
     """
-    return [{"id": fid, "label": label, "kind": kind, "value": summary_value(result, step, key)}
+    fossil = summary_value(result, "pathway", "carbon_budget_basis") in ("fossil_co2", None)
+    labels = {"budget_runs_out_year": FOSSIL_BUDGET_LABEL} if fossil else {}
+    return [{"id": fid, "label": labels.get(fid, label), "kind": kind, "value": summary_value(result, step, key)}
             for fid, label, kind, step, key in KEY_FIGURES]

@@ -42,10 +42,12 @@ SECTIONS = {
 # Tables per section: (field of the step, saved table name, caption, columns to show or None for all).
 SECTION_TABLES = {
     "measures": [("measures", "measures", None, ["measure_id", "name", "sector", "payer", "start_year", "capex",
-                                     "grant_share", "lifetime_years", "abatement_tco2e_per_year",
+                                     "grant_share", "grant_basis", "grant_uncertain", "lifetime_years",
+                                     "abatement_tco2e_per_year", "lifecycle_tco2e_per_year",
                                      "npv_cost", "cost_per_tco2e", "simple_payback_years"])],
     "macc": [("curve", "macc", "Measures on the curve", ["rank", "measure_id", "name", "sector", "capex", "npv_cost",
-                                                 "standalone_tco2e", "adjusted_tco2e", "cost_per_tco2e", "note"]),
+                                                 "standalone_tco2e", "adjusted_tco2e", "cost_per_tco2e",
+                                                 "own_cost_per_tco2e", "note"]),
              ("alternatives", "macc_alternatives", "Alternatives not on the curve (exclusive groups)",
               ["measure_id", "name", "instead_of", "capex", "standalone_tco2e", "adjusted_tco2e",
                "cost_per_tco2e", "note"]),
@@ -61,7 +63,11 @@ SECTION_TABLES = {
                   ("comparison", "portfolio_comparison",
                    "Optimised portfolio against funding down the MAC curve", None)],
     "financing": [("by_year", "financing", "Financing per year", None),
-                  ("budget_impact", "financing_budget_impact", "Effect on the driftsbudget per year", None),
+                  ("budget_impact", "financing_budget_impact",
+                   "Effect on the driftsbudget per year (nominal: money of each year)", None),
+                  ("budget_impact_by_payer", "financing_budget_impact_by_payer",
+                   "Effect on the driftsbudget per payer: the kommun's tax-financed "
+                   "budget and the municipal companies' own accounts (nominal: money of each year)", None),
                   ("debt_service", "financing_debt_service", "Debt service per year", None)],
     "pathway": [("table", "pathway", "Emissions in selected years", ["year", "baseline_territorial_tco2e",
                                                            "abatement_territorial_tco2e",
@@ -93,7 +99,8 @@ def _intro(result, section: str) -> str:
     target = s.get("target") or {}
     text = SECTIONS[section][1].format(
         persp=html.escape(str(s.get("perspective", ""))),
-        rate=fmt_share(s.get("discount_rate"), 1),
+        rate=fmt_share(result.scenario.real_rate, 2) if hasattr(result, "scenario") else fmt_share(
+            s.get("discount_rate"), 1),
         interaction=html.escape(str(s.get("interaction", ""))),
         reduction=fmt_share(target.get("reduction"), 0),
         base_year=html.escape(str(target.get("base_year", ""))),
@@ -152,6 +159,25 @@ def _step_notes(step, section: str) -> list[str]:
     return notes
 
 
+CONVENTION_LABELS = {"rate_basis": "Discount rate", "real_rate": "Real rate used", "inflation": "Inflation",
+                     "perspective": "Perspective counts", "grant_basis": "Grants", "loan_term": "Loan term",
+                     "internranta": "Internränta", "factor_basis": "Emission factors",
+                     "carbon_budget": "Carbon budget", "warnings": "Warnings"}
+
+
+def conventions_html(result) -> str:
+    """The run's conventions, one line each (``summary["conventions"]``); "" when none."""
+    conv = (getattr(result, "summary", None) or {}).get("conventions") or {}
+    if not conv:
+        return ""
+    items = "".join(f"<li><strong>{html.escape(CONVENTION_LABELS.get(k, k))}</strong>: {html.escape(str(v))}</li>"
+                    for k, v in conv.items())
+    grants = (result.summary.get("grants") or {}).get("status")
+    if grants:
+        items += f"<li><strong>Grant allocation</strong>: {html.escape(str(grants))}</li>"
+    return f'<h3>Conventions of this run</h3><ul class="ci-notes">{items}</ul>'
+
+
 def section(result, name: str) -> list:
     """The displayable parts of a report section: heading, intro, figures, tables (or a note)."""
     title = SECTIONS[name][0]
@@ -160,6 +186,8 @@ def section(result, name: str) -> list:
         parts.append(note(_MISSING[name]))
         return parts
     parts.append(Html(_intro(result, name)))
+    if name == "measures" and conventions_html(result):
+        parts.append(Html(conventions_html(result)))
     if name != "measures":
         notes = _step_notes(result.steps[name], name)
         if notes:

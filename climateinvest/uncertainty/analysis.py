@@ -142,10 +142,10 @@ def run_monte_carlo(city: CityData, scenario: Scenario, flows: Flows, measures: 
     target_year = int(scenario.target.year)
 
     t0 = time.perf_counter()
-    pv = present_values(flows, city, scenario.discount_rate, scenario.perspective,
+    pv = present_values(flows, city, scenario.real_rate, scenario.perspective,
                         scenario.discount_abatement, year=target_year)
     pv_macc = pv if int(scenario.macc_year) == target_year else present_values(
-        flows, city, scenario.discount_rate, scenario.perspective, scenario.discount_abatement,
+        flows, city, scenario.real_rate, scenario.perspective, scenario.discount_abatement,
         year=scenario.macc_year)
     stats = _measure_table(pv, k, cv, flows, measures, max_elements)
     has_curve = macc_curve is not None and len(macc_curve) > 0

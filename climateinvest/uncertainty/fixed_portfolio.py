@@ -93,12 +93,14 @@ def prepare_portfolio(city: CityData, scenario: Scenario, flows_c: Flows, chosen
     """:class:`FixedPortfolio` of ``chosen`` (flows ``flows_c`` from :func:`chosen_flows`, its
     ``pathway.PathwayResult``), at ``rate`` [1/year] (default: the scenario's).
     """
-    rate = scenario.discount_rate if rate is None else rate
+    rate = scenario.real_rate if rate is None else rate
     ids = tuple(flows_c.measure_ids)
     scale = (chosen.set_index("measure_id")["scale"].reindex(list(ids)).fillna(1.0).to_numpy(float)
              if "scale" in chosen.columns else np.ones(len(ids)))
+    grant = (chosen.set_index("measure_id")["grant_share"].reindex(list(ids)).to_numpy(float)
+             if "grant_share" in chosen.columns else None)  # the financing plan's, when given
     pv = present_values(flows_c, city, rate, scenario.perspective, scenario.discount_abatement,
-                        year=scenario.target.year).scaled(scale)
+                        year=scenario.target.year, grant=grant, tax_factor=scenario.tax_factor).scaled(scale)
     shift = (1.0 + rate) ** -(flows_c.start_year - scenario.budget_cycle).astype(float)
     shift_t = shift if scenario.discount_abatement else np.ones(len(ids))
     counted_ids = set(pathway.summary.get("measures_counted", ids))

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from climateinvest import finance
-from climateinvest.appraisal import grant_share
+from climateinvest.appraisal import perspective_parts
 from climateinvest.cashflows import Flows
 from climateinvest.io.city import CityData
 from climateinvest.uncertainty.sampling import Multipliers
@@ -75,13 +75,6 @@ def carrier_calendar(flows: Flows, values: np.ndarray, years) -> np.ndarray:
     return flows.calendar(values.transpose(1, 0, 2), np.asarray(years)).transpose(1, 0, 2)
 
 
-def net_capex(flows: Flows, city: CityData, perspective: str) -> np.ndarray:
-    """(M, T) [currency] capex net of the eligible grant shares ("municipal"), or the full capex."""
-    if perspective != "municipal":
-        return flows.capex
-    share = pd.Series(grant_share(city), index=city.measure_ids)
-    share = share.reindex(list(flows.measure_ids)).fillna(0.0).to_numpy(float)
-    return flows.capex * (1.0 - share)[:, None]
 
 
 @dataclass(frozen=True)
@@ -123,7 +116,8 @@ class PresentValues:
 
 
 def present_values(flows: Flows, city: CityData, rate: float, perspective: str = "municipal",
-                   discount_abatement: bool = True, year: int | None = None) -> PresentValues:
+                   discount_abatement: bool = True, year: int | None = None, grant=None,
+                   tax_factor: float = 1.0) -> PresentValues:
     """Present values of ``flows`` for the factorised Monte Carlo (module docstring).
 
     Parameters
@@ -134,15 +128,18 @@ def present_values(flows: Flows, city: CityData, rate: float, perspective: str =
     perspective : "municipal" (capex net of eligible grants) or "societal" (full capex)
     discount_abatement : bool  count tonnes discounted (True) or plain (False)
     year : int, optional  calendar year of the ``*_year`` abatement (default: first start year)
+    grant, tax_factor : as :func:`climateinvest.appraisal.perspective_parts` (the perspective's
+        investment, running and energy parts are the capex, opex and energy present values)
     """
     df = finance.discount_factors(rate, flows.n_years)  # (T,)
     tonnes_w = df if discount_abatement else np.ones_like(df)
     yr = int(year if year is not None else (flows.start_year.min() if len(flows.start_year) else 0))
     ys = np.array([yr])
+    invest, running, energy = perspective_parts(flows, city, perspective, grant, tax_factor)
     return PresentValues(
         measure_ids=tuple(flows.measure_ids), carriers=tuple(flows.carriers),
-        capex=net_capex(flows, city, perspective) @ df, opex=flows.opex @ df,
-        energy=flows.energy_cost_c @ df,
+        capex=invest @ df, opex=running @ df,
+        energy=energy @ df,
         direct=flows.direct @ tonnes_w, emissions=flows.emissions_c @ tonnes_w,
         direct_pv=flows.direct @ df, emissions_pv=flows.emissions_c @ df,
         direct_year=flows.calendar(flows.direct, ys)[:, 0],
@@ -224,7 +221,7 @@ def npv_draws_materialised(flows: Flows, city: CityData, k: Multipliers, rate: f
     """
     df = finance.discount_factors(rate, flows.n_years)
     w = df if discount_abatement else np.ones_like(df)
-    capex_net = net_capex(flows, city, perspective)
+    capex_net, opex_net, energy_c = perspective_parts(flows, city, perspective)
     M, T = flows.capex.shape
     D = k.draws
     npv, tonnes = np.empty((D, M)), np.empty((D, M))
@@ -232,8 +229,8 @@ def npv_draws_materialised(flows: Flows, city: CityData, k: Multipliers, rate: f
     for s in range(0, D, step):  # chunks of draws, not one iteration per draw
         sl = slice(s, min(D, s + step))
         kc, ko, ka = k.capex[sl, :, None], k.opex[sl, :, None], k.abatement[sl, :, None]
-        energy = np.einsum("dc,mct->dmt", k.energy_price[sl], flows.energy_cost_c)
-        cost = capex_net * kc + flows.opex * ko + energy
+        energy = np.einsum("dc,mct->dmt", k.energy_price[sl], energy_c)
+        cost = capex_net * kc + opex_net * ko + energy
         npv[sl] = cost @ df
         em = np.einsum("dc,mct->dmt", k.emission_factor[sl], flows.emissions_c)
         tonnes[sl] = ((flows.direct - em) * ka) @ w

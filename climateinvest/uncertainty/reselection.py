@@ -99,7 +99,7 @@ def greedy_reselection(city: CityData, scenario: Scenario, flows: Flows, k: Mult
     ids = list(flows.measure_ids)
     macc_year, target = int(scenario.macc_year), int(scenario.target.year)
     if pv is None or pv.year != macc_year:
-        pv = present_values(flows, city, scenario.discount_rate, scenario.perspective,
+        pv = present_values(flows, city, scenario.real_rate, scenario.perspective,
                             scenario.discount_abatement, macc_year)
     kc, ko, ka = k.capex, k.opex, k.abatement
     kp, kf = k.energy_price, k.emission_factor
@@ -126,7 +126,7 @@ def greedy_reselection(city: CityData, scenario: Scenario, flows: Flows, k: Mult
     city_pos = np.array([at[mid] for mid in ids], int)
     order = np.where(order >= 0, city_pos[np.maximum(order, 0)], -1)
     pv_t = pv if target == macc_year else present_values(
-        flows, city, scenario.discount_rate, scenario.perspective, scenario.discount_abatement, target)
+        flows, city, scenario.real_rate, scenario.perspective, scenario.discount_abatement, target)
     now = ka * (pv_t.direct_year - _carrier_term(kf, pv_t.emissions_year))
     ref = pv_t.direct_year - _carrier_term(np.ones((1, len(pv_t.carriers))), pv_t.emissions_year)
     ratio = np.where(ref != 0, now / np.where(ref != 0, ref, 1.0), 1.0)
@@ -204,7 +204,7 @@ def _milp_counts(city, scenario, flows, k, draws) -> tuple[np.ndarray, int]:
                 warnings.simplefilter("ignore")
                 flows_d = build_flows(city_d, scenario.price_path, scenario.emission_factor_set,
                                       flows.start_year)
-                meas_d = appraise(flows_d, city_d, scenario.discount_rate, scenario.perspective,
+                meas_d = appraise(flows_d, city_d, scenario.real_rate, scenario.perspective,
                                   scenario.carbon_value_per_tco2e, scenario.discount_abatement)
                 curve = build_macc(meas_d, flows_d, city_d, scenario).curve
                 res = select_portfolio(city_d, scenario, meas_d, curve, frontier=False)

@@ -80,8 +80,10 @@ def carbon_budget_figure(pathway: PathwayResult) -> go.Figure:
                     name="Baseline, cumulative", line={"color": BASELINE_COLOUR, "width": 2})
     fig.add_scatter(x=rows["year"], y=rows["cumulative_from_budget_year_tco2e"], mode="lines",
                     name="With the portfolio, cumulative", line={"color": PORTFOLIO_COLOUR, "width": 3})
+    fossil = s.get("carbon_budget_basis", "fossil_co2") == "fossil_co2"
+    unit = "t fossil CO2 only" if fossil else TONNES
     fig.add_hline(y=budget, line={"color": TARGET_COLOUR, "width": 2, "dash": "dash"},
-                  annotation_text=f"carbon budget {_fmt(budget)} {TONNES} from {s['carbon_budget_from_year']}",
+                  annotation_text=f"carbon budget {_fmt(budget)} {unit} from {s['carbon_budget_from_year']}",
                   annotation_position="bottom right")
     for key, col, colour, who, where in (
             ("baseline_budget_runs_out_year", "baseline_cumulative_from_budget_year_tco2e", BASELINE_COLOUR,
@@ -96,4 +98,7 @@ def carbon_budget_figure(pathway: PathwayResult) -> go.Figure:
                             name=f"Budget spent ({who})")
     fig.update_layout(xaxis=YEAR_AXIS,
                       yaxis={"title": f"Cumulative emissions [{TONNES}]", "rangemode": "tozero"})
+    if fossil:  # Klimatkollen's budget counts fossil CO2 only; the emissions are all greenhouse gases
+        return _finish(fig, f"Cumulative emissions ({TONNES}, all greenhouse gases) against a fossil-CO2 "
+                            "carbon budget: an indicator, not a like-for-like comparison")
     return _finish(fig, "Cumulative emissions against the carbon budget")
