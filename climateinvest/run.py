@@ -1,7 +1,6 @@
 """run_scenario: the pipeline, readable top to bottom (see docs/architecture.md)."""
 from __future__ import annotations
 
-import io
 import json
 import time
 from dataclasses import dataclass, field
@@ -16,8 +15,8 @@ from climateinvest.cashflows import Flows, build_flows
 from climateinvest.financing import plan_financing
 from climateinvest.io.city import CityData, check_against_scenario, load_city
 from climateinvest.io.files import atomic_write_bytes, atomic_write_text, deterministic_xlsx, sha256_file
+from climateinvest.io.results_workbook import results_workbook_of
 from climateinvest.io.scenario import Scenario, load_scenario
-from climateinvest.io.tabular import text_cells
 from climateinvest.macc import build_macc, sector_summary
 from climateinvest.pathway import build_pathway
 from climateinvest.portfolio.select import flows_for_chosen, select_portfolio
@@ -72,12 +71,7 @@ class ScenarioResult:
         tables = self.tables()
         for name, df in tables.items():
             atomic_write_text(out / f"{name}.csv", df.to_csv(index=False, lineterminator="\n"))
-        buf = io.BytesIO()
-        with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-            for name, df in tables.items():
-                df.to_excel(xl, sheet_name=name[:31], index=False)
-                text_cells(xl.sheets[name[:31]])  # "=..." from a data file stays text, never a formula
-        atomic_write_bytes(out / "results.xlsx", deterministic_xlsx(buf.getvalue()))
+        atomic_write_bytes(out / "results.xlsx", deterministic_xlsx(results_workbook_of(self)))
         atomic_write_text(
             out / "manifest.json", json.dumps(self.manifest(), indent=2, ensure_ascii=False, default=str) + "\n"
         )

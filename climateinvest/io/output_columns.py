@@ -67,6 +67,15 @@ def currency_unit(currency: str, lang: str, scale: str = "") -> str:
     return f"{scale}{currency}" if scale else currency
 
 
+def default_language(scenario_language: str | None, country: str | None) -> str:
+    """The language of a scenario's outputs: its ``language`` if set, else ``sv`` for a Swedish
+    city (``country: SE``) and ``en`` for any other.
+    """
+    if scenario_language:
+        return _check_lang(str(scenario_language).strip().lower())
+    return "sv" if str(country or "").upper() == "SE" else "en"
+
+
 def _check_lang(lang: str) -> str:
     if lang not in LANGUAGES:
         raise ValueError(f"language {lang!r} is not supported; allowed: {', '.join(LANGUAGES)}")

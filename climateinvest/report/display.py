@@ -18,8 +18,10 @@ class Html(str):
         return str(self)
 
 
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
-                 "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+# No control that talks to a network: no plotly logo link, no "Share chart" (uploads the data to
+# Plotly Cloud), no "Edit in Chart Studio". Saving a PNG stays (it happens in the browser).
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showSendToCloud": False,
+                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "sendChartToCloud", "editInChartStudio"],
                  "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
