@@ -180,7 +180,7 @@ KEY_FIGURES = (
      "pathway", "target_year_abatement_territorial_tco2e"),
     ("gap_tco2e", "Gap to the target (positive = short)", "tonnes", "pathway", "gap_tco2e"),
     ("financing_gap", "Financing gap", "money", "financing", "gap_total"),
-    ("cost_per_tco2e", "Portfolio cost per tonne", "money_per_t", "portfolio", "cost_per_tco2e"),
+    ("cost_per_tco2e", "Portfolio cost per tonne", "money_per_tonne", "portfolio", "cost_per_tco2e"),
     ("prob_meet_target", "Probability of meeting the target", "share", "uncertainty", "prob_meet_target"),
     ("budget_runs_out_year", "Carbon budget runs out", "year", "pathway", "budget_runs_out_year"),
 )

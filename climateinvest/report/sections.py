@@ -23,9 +23,10 @@ SECTIONS = ("measures", "macc", "portfolio", "financing", "pathway", "uncertaint
 
 # Tables per section: (field of the step, saved table name, columns to show or None for all).
 SECTION_TABLES = {
-    "measures": [("measures", "measures", ["name", "sector", "payer", "start_year", "capex", "grant_share",
-                                           "lifetime_years", "abatement_tco2e_per_year", "npv_cost",
-                                           "cost_per_tco2e", "simple_payback_years"])],
+    # standalone figures only: no start year here (the plan's start years are in "what to fund")
+    "measures": [("measures", "measures", ["name", "payer", "capex", "grant_share", "lifetime_years",
+                                           "abatement_tco2e_per_year", "npv_cost", "cost_per_tco2e",
+                                           "simple_payback_years"])],
     "macc": [("curve", "macc", ["rank", "name", "sector", "payer", "capex", "npv_cost", "standalone_tco2e",
                                 "adjusted_tco2e", "cost_per_tco2e"]),
              ("alternatives", "macc_alternatives", ["name", "instead_of", "capex", "standalone_tco2e",
