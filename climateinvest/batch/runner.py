@@ -182,7 +182,7 @@ def _sigterm_as_interrupt():
 
 def _progress(i: int, n: int, label: str, rec: dict, stream) -> None:
     status = rec["status"]
-    msg = f"[{i}/{n}] {label} {status} {rec.get('seconds', 0):.1f} s"
+    msg = f"[{i}/{n}] {label} {status} {rec.get('seconds') or 0:.1f} s"
     if status != "ok" and rec.get("error"):
         msg += ": " + " ".join(line.strip() for line in rec["error"].splitlines())[:300]
     print(msg, file=stream, flush=True)
@@ -198,7 +198,7 @@ def run_batch(scenarios, out: str | Path = "reports", jobs: int = 1, run_id: str
     each scenario's ``language``, else Swedish for a Swedish city); ``pdf`` also prints each
     report to a PDF beside it where Chromium is available.
     """
-    from climateinvest.report.i18n import choose_language
+    from climateinvest.io.output_columns import default_language
 
     stream = stream or sys.stderr
     paths = [Path(p) for p in scenarios]
@@ -231,7 +231,7 @@ def run_batch(scenarios, out: str | Path = "reports", jobs: int = 1, run_id: str
             city = cities[str(s.city)]
             tasks.append({"run_folder": str(folder), "name": name, "notebook": str(report_nb),
                           "scenario_path": str(p.resolve()), "date": date, "timeout": timeout,
-                          "language": choose_language(lang, s.language, city.country),
+                          "language": default_language(lang or s.language, city.country),
                           "title": f"{s.title} — {city.name}, klimatinvesteringsplan {s.budget_cycle}",
                           "footer": f"{city.name} · budget {s.budget_cycle} · {s.title} · {date}"})
     run.write()

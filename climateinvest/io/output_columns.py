@@ -153,6 +153,15 @@ def lookup(name, table: str | None = None, *, funding_sources: Mapping[str, str]
     return fixed
 
 
+def city_names(city) -> tuple[dict[str, str], frozenset[str]]:
+    """The names a city gives its family columns: (funding source id → name, sector names), from
+    a ``CityData``'s ``funding_sources``, ``measures`` and ``baseline`` tables.
+    """
+    fs = city.funding_sources
+    sectors = set(city.measures["sector"].astype(str)) | set(city.baseline["sector"].astype(str))
+    return dict(zip(fs["source_id"].astype(str), fs["name"].astype(str), strict=True)), frozenset(sectors)
+
+
 def unknown_columns(tables: Mapping[str, pd.DataFrame], *, funding_sources: Mapping[str, str] | None = None,
                     sectors: Iterable[str] = ()) -> list[tuple[str, str]]:
     """(table, column) of every column the registry does not know; empty when all are known."""

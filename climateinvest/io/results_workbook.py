@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from climateinvest.io.output_columns import default_language, lookup
+from climateinvest.io.output_columns import city_names, default_language, lookup
 from climateinvest.io.tabular import text_cells
 
 NUMBER_FORMATS = {"money": "#,##0", "money_per_tonne": "#,##0", "tonnes": "#,##0.0",
@@ -124,10 +124,8 @@ def results_workbook_of(result) -> bytes:
     (default Swedish for a Swedish city), with the city's names for its funding sources and sectors.
     """
     city, scenario = result.city, result.scenario
-    fs = city.funding_sources
-    sectors = set(city.measures["sector"].astype(str)) | set(city.baseline["sector"].astype(str))
+    funding_sources, sectors = city_names(city)
     return results_workbook(
         result.tables(), lang=default_language(scenario.language, city.country), city=city.name,
         scenario=scenario.title, cycle=scenario.budget_cycle, currency=city.currency, price_year=city.price_year,
-        funding_sources=dict(zip(fs["source_id"].astype(str), fs["name"].astype(str), strict=True)),
-        sectors=sectors)
+        funding_sources=funding_sources, sectors=sectors)

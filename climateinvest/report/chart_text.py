@@ -141,6 +141,11 @@ def translate_hover(template: str) -> str:
     return template
 
 
+def _kronor(text: str) -> str:
+    """Swedish money units in a translated text: "MSEK" → "mnkr", "SEK" → "kr"."""
+    return re.sub(r"\bSEK\b", "kr", re.sub(r"\bMSEK\b", "mnkr", text))
+
+
 def _texts(fig):
     """(getter, setter) pairs of every text of ``fig`` a reader sees."""
     lay = fig.layout
@@ -168,7 +173,7 @@ def translate_figure(fig):
     for text, set_text in list(_texts(fig)):
         new = translate_text(text)
         if new != text:
-            set_text(new)
+            set_text(_kronor(new))
     for tr in fig.data:
         if getattr(tr, "hovertemplate", None):
             tr.update(hovertemplate=translate_hover(tr.hovertemplate))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from climateinvest.io.output_columns import city_names
 from climateinvest.report import i18n
 from climateinvest.report.formatting import is_missing
 
@@ -87,12 +88,9 @@ def report_context(result, language: str | None = None) -> i18n.Context:
         city = result.manifest.get("city") or {}
         return i18n.Context(lang=i18n.choose_language(language, s.get("language"), city.get("country")),
                             currency=city.get("currency", ""))
-    fs = result.city.funding_sources
-    sectors = set(result.city.measures["sector"].astype(str)) | set(result.city.baseline["sector"].astype(str))
+    funding_sources, sectors = city_names(result.city)
     return i18n.Context(lang=i18n.choose_language(language, s.get("language"), result.city.country),
-                        currency=result.city.currency,
-                        funding_sources=dict(zip(fs["source_id"].astype(str), fs["name"].astype(str), strict=True)),
-                        sectors=frozenset(sectors))
+                        currency=result.city.currency, funding_sources=funding_sources, sectors=sectors)
 
 
 def load(source: str | Path, language: str | None = None):

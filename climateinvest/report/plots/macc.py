@@ -97,6 +97,7 @@ def _label_bars(fig: go.Figure, curve: pd.DataFrame, label_ids, n_named: int) ->
         return
     widest = set(curve.nlargest(n_named, "adjusted_tco2e")["measure_id"]) if n_named else set()
     wanted = set(label_ids or ()) | widest
+    notes = []
     for row in curve.itertuples(index=False):
         if row.measure_id not in wanted or not row.adjusted_tco2e > 0:
             continue
@@ -104,8 +105,10 @@ def _label_bars(fig: go.Figure, curve: pd.DataFrame, label_ids, n_named: int) ->
         text = f"{row.rank}" + (f" {name[:29]}…" if row.measure_id in widest and len(name) > 30
                                 else f" {name}" if row.measure_id in widest else "")
         below = row.cost_per_tco2e < 0
-        fig.add_annotation(x=row.cum_start_tco2e + row.adjusted_tco2e / 2, y=row.cost_per_tco2e, text=text,
-                           showarrow=False, yshift=-10 if below else 10, font={"size": 10})
+        notes.append(go.layout.Annotation(x=row.cum_start_tco2e + row.adjusted_tco2e / 2, y=row.cost_per_tco2e,
+                                          text=text, showarrow=False, yshift=-10 if below else 10,
+                                          font={"size": 10}))
+    fig.update_layout(annotations=list(fig.layout.annotations or ()) + notes)
 
 
 def sector_summary_figure(summary: pd.DataFrame, currency: str,
