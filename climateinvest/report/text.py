@@ -15,7 +15,15 @@ import pandas as pd
 
 from climateinvest.io.output_columns import currency_unit
 from climateinvest.report.display import Html, jupyter_css, note, paragraph
-from climateinvest.report.formatting import DASH, fmt_number, markdown_safe, table_html, text_table_html, yes_no
+from climateinvest.report.formatting import (
+    DASH,
+    fmt_number,
+    fmt_year,
+    markdown_safe,
+    table_html,
+    text_table_html,
+    yes_no,
+)
 from climateinvest.report.i18n import lang, t
 from climateinvest.report.messages import GLOSSARY_IDS
 from climateinvest.report.results import SavedResult, meta, scenario_dict
@@ -90,7 +98,11 @@ def parameters_table(result) -> pd.DataFrame:
 
     s = scenario_dict(result)
     desc = {k: (f.description or "") for k, f in Scenario.model_fields.items()}
-    rows = [(k, html.unescape(parameter_text(v)), desc.get(k.split(".")[0], "")) for k, v in flatten_parameters(s)]
+    def shown(key: str, v) -> str:
+        is_year = ("year" in key or key == "budget_cycle") and isinstance(v, int) and not isinstance(v, bool)
+        return fmt_year(v) if is_year else html.unescape(parameter_text(v))
+
+    rows = [(k, shown(k, v), desc.get(k.split(".")[0], "")) for k, v in flatten_parameters(s)]
     return pd.DataFrame(rows, columns=[t("col.parameter"), t("col.value"), t("col.meaning")])
 
 
