@@ -12,6 +12,7 @@ import html
 
 import pandas as pd
 
+from climateinvest.io.output_columns import currency_unit
 from climateinvest.report.display import FigureOut, Html, display, jupyter_css, note, paragraph
 from climateinvest.report.formatting import DASH, format_value, table_html, text_table_html
 from climateinvest.report.i18n import lang, t
@@ -211,7 +212,7 @@ def financing_compare_figure(results):
     fig.update_layout(
         barmode="stack",
         title=t("cmp.financing_title"),
-        yaxis_title=t("cmp.financing_axis", unit=html.escape(cur)),
+        yaxis_title=t("cmp.financing_axis", unit=html.escape(currency_unit(cur, lang()))),
         legend={"orientation": "h", "y": -0.25},
     )
     style.apply(fig)
