@@ -93,7 +93,7 @@ def cmd_report(args) -> int:
         return EXIT_INVALID
     from climateinvest.batch.runner import run_batch
 
-    return run_batch(args.scenarios, out=args.out, jobs=args.jobs, run_id=args.run_id)
+    return run_batch(args.scenarios, out=args.out, jobs=args.jobs, run_id=args.run_id, lang=args.lang, pdf=args.pdf)
 
 
 def _missing_report_packages() -> list[str]:
@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="reports", help="reports root; each run gets a new folder <cycle>/<run id>/")
     b.add_argument("--jobs", type=int, default=1, help="worker processes")
     b.add_argument("--run-id", default=None, help="name of the run folder (default: date and time)")
+    b.add_argument("--lang", choices=("sv", "en"), default=None,
+                   help="language of the reports (default: the scenario's language, else sv for a Swedish city)")
+    b.add_argument("--pdf", action="store_true", help="also print each report to a PDF beside it (needs chromium)")
     b.set_defaults(func=cmd_report)
 
     t = sub.add_parser("template", help="write a city workbook (.xlsx) or CSV folder to fill in")

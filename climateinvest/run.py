@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +24,8 @@ from climateinvest.io.files import (
     publish_folder,
     sha256_file,
 )
+from climateinvest.io.results_workbook import results_workbook_of
 from climateinvest.io.scenario import Scenario, load_scenario
-from climateinvest.io.tabular import text_cells
 from climateinvest.macc import MaccResult, build_macc
 from climateinvest.pathway import PathwayResult, build_pathway
 from climateinvest.portfolio.grants import select_with_grants
@@ -179,12 +178,7 @@ class ScenarioResult:
         def write(folder: Path) -> None:
             for name, df in tables.items():
                 atomic_write_text(folder / f"{name}.csv", csv_safe(df).to_csv(index=False, lineterminator="\n"))
-            buf = io.BytesIO()
-            with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-                for name, df in tables.items():
-                    df.to_excel(xl, sheet_name=name[:31], index=False)
-                    text_cells(xl.sheets[name[:31]])  # "=..." from a data file stays text, never a formula
-            atomic_write_bytes(folder / "results.xlsx", deterministic_xlsx(buf.getvalue()))
+            atomic_write_bytes(folder / "results.xlsx", deterministic_xlsx(results_workbook_of(self)))
             atomic_write_text(folder / "manifest.json", json_text(self.manifest()))
 
         return publish_folder(out, write)

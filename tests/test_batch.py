@@ -73,9 +73,7 @@ def test_index_lists_every_scenario_with_figures_and_links(batch_runs):
 
 def test_reports_are_self_contained(batch_runs):
     folder = batch_runs["default"]["folder"]
-    import plotly.offline
-
-    marker = plotly.offline.get_plotlyjs()[:200]
+    marker = htmlexport.plotlyjs()[:200]  # the vendored basic bundle
     for page in sorted(folder.glob("*.html")):
         text = page.read_text(encoding="utf-8")
         assert htmlexport.outside_references(text) == [], page.name
@@ -92,26 +90,28 @@ def test_reports_are_self_contained(batch_runs):
 def test_report_has_every_part_and_no_code(batch_runs):
     folder = batch_runs["default"]["folder"]
     text = (folder / "base.html").read_text(encoding="utf-8")
-    for heading in ("Summary of the decision", "What to fund", "Candidate measures",
-                    "Marginal abatement cost curve", "Portfolio and phasing", "Financing and budget impact",
-                    "Emission pathway", "Uncertainty", "Terms used in this report",
-                    "Appendix: assumptions, parameters and sources", "Input files", "SOURCES.md"):
+    # Landskrona (country SE) is reported in Swedish
+    for heading in ("Underlagets status", "Sammanfattning", "Förslag till beslut", "Nyckeltal", "Vad som finansieras",
+                    "Kandidatåtgärder", "Åtgärdskostnadskurva (MAC-kurva)", "Portfölj och etappindelning",
+                    "Finansiering och budgetpåverkan", "Utsläppsbana", "Osäkerhet", "Begrepp i rapporten",
+                    "Bilaga: antaganden, parametrar och källor", "Indatafiler", "SOURCES.md"):
         assert heading in text, heading
     # every step's charts: MAC curve 2, portfolio 3, financing 3, pathway 2, uncertainty (Monte Carlo) 3+
     assert text.count('class="plotly-graph-div"') >= 13
     # title page: city, cycle, scenario, date, version
-    assert "Landskrona" in text and "plan years 2027–2029" in text
+    assert "Landskrona" in text and "budgetår 2027, planår 2028–2029" in text
     from climateinvest import __version__
 
     assert __version__ in text and time.strftime("%Y-") in text
     # Swedish terms explained once
-    for term in ("Klimatkontrakt 2030", "SMHI Nationella emissionsdatabasen", "Klimatklivet",
-                 "Kommuninvest", "SKR internränta", "ASEK", "ursprungsgarantier", "Driftsbudget"):
+    for term in ("Klimatkontrakt 2030", "SMHI:s nationella emissionsdatabas", "Klimatklivet",
+                 "Kommuninvest", "SKR:s internränta", "ASEK", "ursprungsgarantier", "Driftbudget"):
         assert term in text, term
     assert text.count("<dt>Klimatklivet</dt>") == 1
-    # thousands separators (narrow no-break space) and units in headers
-    assert "\u202f000\u202f000" in text
-    assert "Investment [SEK]" in text and "[t CO2e/yr]" in text
+    # thousands separators (narrow no-break space), decimal comma, units from the registry
+    assert "125,7\u202fmnkr" in text and "\u202f000<" in text
+    assert 'Investering<span class="ci-unit">tkr</span>' in text and '<span class="ci-unit">t CO₂e/år</span>' in text
+    assert "[SEK]" not in text and "2\u202f045" not in text
     # no code: no input prompts, no source of the notebook's cells
     for code in ("report.show_section", "In&nbsp;[", "import climateinvest", "jp-InputArea"):
         assert code not in text
@@ -149,7 +149,8 @@ def test_fictional_city_report(batch_runs):
     folder = batch_runs["mixed"]["folder"]
     text = (folder / "base.html").read_text(encoding="utf-8")
     assert "Exempelstad" in text and "EUR" in text
-    assert "Landskrona" not in text.split("Summary of the decision")[0]  # the title page
+    assert "Landskrona" not in text.split('class="ci-status"')[0]  # the title page
+    assert '<html lang="en">' in text and "Proposed decision" in text  # country XX: English
 
 
 def test_markup_in_titles_and_notes_is_text(batch_runs):

@@ -96,3 +96,107 @@ def test_index_links_resolve(batch_runs):
         for link in links:
             assert not link.startswith(("http:", "https:", "//")), link
             assert (folder / link).exists(), link
+
+
+# --- the council's decision basis (issue 12): fits, prints, mails, Swedish first ----------------
+
+
+def _report_pages(batch_runs):
+    folder = batch_runs["default"]["folder"]
+    return sorted(p for p in folder.glob("*.html") if p.name != "index.html")
+
+
+def test_reports_are_small_enough_to_mail(batch_runs):
+    folder = batch_runs["default"]["folder"]
+    for path in _report_pages(batch_runs):
+        assert path.stat().st_size <= 2_000_000, f"{path.name}: {path.stat().st_size} bytes"
+    total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert total < 10_000_000, f"the run folder holds {total} bytes"
+
+
+def test_tables_fit_at_1280_and_the_page_does_not_scroll_sideways_at_390(browser, batch_runs):
+    for path in _report_pages(batch_runs):
+        for width in (1280, 390):
+            ctx = browser.new_context(viewport={"width": width, "height": 900})
+            page = ctx.new_page()
+            page.goto(path.as_uri(), wait_until="load")
+            if width == 1280:
+                wide = page.evaluate(
+                    "() => Array.from(document.querySelectorAll('table')).filter(t => "
+                    "t.getBoundingClientRect().width > t.parentElement.clientWidth + 1)"
+                    ".map(t => t.textContent.slice(0, 60))")
+                assert wide == [], f"{path.name}: tables wider than the text column at 1280 px: {wide}"
+            else:
+                scroll = page.evaluate("document.documentElement.scrollWidth")
+                assert scroll <= 390, f"{path.name}: the page scrolls sideways at 390 px ({scroll} px)"
+            ctx.close()
+
+
+def test_first_screen_holds_the_summary_and_the_data_status(browser, batch_runs):
+    folder = batch_runs["default"]["folder"]
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    page.goto((folder / "base.html").as_uri(), wait_until="load")
+    assert page.evaluate("document.documentElement.lang") == "sv"
+    status = page.locator(".ci-status")
+    assert status.count() == 1 and status.bounding_box()["y"] + status.bounding_box()["height"] <= 900
+    assert "not the city's adopted plan" in status.inner_text()
+    sentences = page.locator(".ci-summary p")
+    assert 3 <= sentences.count() <= 5
+    assert sentences.first.bounding_box()["y"] < 900
+    assert "Planen finansierar 21 åtgärder" in sentences.first.inner_text()
+    first_table = page.locator("table").first.bounding_box()["y"]
+    assert status.bounding_box()["y"] < first_table
+    ctx.close()
+
+
+def test_no_chart_control_sends_data_anywhere(browser, batch_runs):
+    for path in _report_pages(batch_runs)[:2]:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = ctx.new_page()
+        page.goto(path.as_uri(), wait_until="load")
+        page.wait_for_function("() => Array.from(document.querySelectorAll('.plotly-graph-div'))"
+                               ".every(d => d._fullLayout)", timeout=60_000)
+        page.locator(".plotly-graph-div").first.hover()
+        titles = page.evaluate("() => Array.from(document.querySelectorAll('.modebar-btn'))"
+                               ".map(b => b.getAttribute('data-title') || '')")
+        assert titles, "no modebar found"
+        assert not [t for t in titles if any(w in t.lower() for w in ("cloud", "share", "chart studio", "plotly"))]
+        assert page.locator(".modebar a[href]").count() == 0  # no plotly logo link
+        ctx.close()
+
+
+def test_print_keeps_every_column_header(browser, batch_runs):
+    # The A4 text width (210 mm − 2 × 12 mm margins) at 96 px per inch is 703 px: laid out for
+    # print at that width, every header cell of every table lies inside the page, so none is cut
+    # from the PDF; the PDF itself is written by the same engine.
+    path = batch_runs["default"]["folder"] / "base.html"
+    ctx = browser.new_context(viewport={"width": 703, "height": 1000})
+    page = ctx.new_page()
+    page.goto(path.as_uri(), wait_until="load")
+    page.emulate_media(media="print")
+    shown = "Array.from(document.querySelectorAll('th')).filter(th => th.getClientRects().length)"
+    cut = page.evaluate(
+        f"() => {{ const W = document.documentElement.clientWidth; return {shown}"
+        ".filter(th => th.getBoundingClientRect().right > W + 1).map(th => th.textContent); }")
+    assert cut == [], f"header cells outside the printed page: {cut[:10]}"
+    n_headers = page.evaluate(f"() => {shown}.length")
+    assert n_headers > 50
+    pdf = page.pdf(format="A4", margin={"top": "14mm", "bottom": "14mm", "left": "12mm", "right": "12mm"})
+    assert pdf.startswith(b"%PDF") and 10 <= pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") <= 40
+    ctx.close()
+
+
+def test_english_report_renders_with_no_untranslated_key(tmp_path):
+    import contextlib
+    import io
+
+    from climateinvest.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(["report", str(ROOT / "parameters" / "2027" / "base.yaml"), "--out", str(tmp_path), "--lang", "en"])
+    assert code == 0
+    text = next(tmp_path.rglob("base.html")).read_text(encoding="utf-8")
+    assert '<html lang="en">' in text and "Proposed decision" in text and "Förslag till beslut" not in text
+    assert "125.7\u202fMSEK" in text

@@ -206,13 +206,17 @@ def _progress(i: int, n: int, label: str, rec: dict, stream) -> None:
 
 
 def run_batch(scenarios, out: str | Path = "reports", jobs: int = 1, run_id: str | None = None, *,
-              stream=None, timeout: float | None = None) -> int:
+              stream=None, timeout: float | None = None, lang: str | None = None, pdf: bool = False) -> int:
     """Reports for ``scenarios`` (scenario file paths) in a new run folder under ``out``.
 
     Prints one progress line per scenario to ``stream`` (stderr) and the path of ``index.html``
     on stdout. ``timeout`` [s] limits each notebook cell (default ``CELL_TIMEOUT_S``). Returns the
-    exit code (module docstring).
+    exit code (module docstring). ``lang`` ("sv", "en") is the language of every report (default:
+    each scenario's ``language``, else Swedish for a Swedish city); ``pdf`` also prints each
+    report to a PDF beside it where Chromium is available.
     """
+    from climateinvest.io.output_columns import default_language
+
     stream = stream or sys.stderr
     paths = [Path(p) for p in scenarios]
     jobs = max(1, int(jobs or 1))
@@ -246,6 +250,7 @@ def run_batch(scenarios, out: str | Path = "reports", jobs: int = 1, run_id: str
             city = cities[str(s.city)]
             tasks.append({"run_folder": str(folder), "name": name, "notebook": str(report_nb),
                           "scenario_path": str(p.resolve()), "date": date, "timeout": timeout,
+                          "language": default_language(lang or s.language, city.country),
                           "title": f"{s.title} — {city.name}, klimatinvesteringsplan {s.budget_cycle}",
                           "footer": f"{city.name} · budget {s.budget_cycle} · {s.title} · {date}"})
     run.write()
@@ -293,6 +298,7 @@ def run_batch(scenarios, out: str | Path = "reports", jobs: int = 1, run_id: str
                         "notebook": str(notebook_path(COMPARISON_NOTEBOOK)),
                         "folders": [str(folder / r["name"]) for r in ok],
                         "date": date,
+                        "language": next(tk["language"] for tk in tasks if tk["name"] == ok[0]["name"]),
                         "title": f"Scenario comparison — budget {cycle}",
                         "footer": f"Scenario comparison · budget {cycle} · {date}",
                     }
@@ -316,6 +322,11 @@ def run_batch(scenarios, out: str | Path = "reports", jobs: int = 1, run_id: str
         print(f"interrupted; partial run recorded in {folder / 'manifest.json'}", file=stream, flush=True)
         raise
     run.finish()
+    if pdf:
+        from climateinvest.report.html_export import write_pdfs
+
+        for line in write_pdfs(sorted(p for p in folder.glob("*.html") if p.name != "index.html")):
+            print(line, file=stream, flush=True)
     print(folder / "index.html")
     return EXIT_OK if run.data["status"] == "complete" else EXIT_FAILED
 

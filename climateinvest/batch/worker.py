@@ -102,7 +102,8 @@ def worker_task(task: dict) -> dict:
 
 
 def execute_to_html(notebook: Path, parameters: dict, html_path: Path, title: str, *,
-                    cwd: Path | None = None, footer: str = "", timeout: float | None = None) -> list[str]:
+                    cwd: Path | None = None, footer: str = "", timeout: float | None = None,
+                    lang: str = "en") -> list[str]:
     """Execute ``notebook`` with papermill (kernel ``python3``) and write it as a self-contained
     page to ``html_path`` (atomically). Returns the stderr texts (warnings) of the cells.
 
@@ -118,7 +119,7 @@ def execute_to_html(notebook: Path, parameters: dict, html_path: Path, title: st
                              execution_timeout=timeout or CELL_TIMEOUT_S,
                              # the kernel's own log (e.g. its TCP notice) is noise on a user's terminal
                              extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
-    page, warnings = notebook_to_html(nb, title, footer=footer)
+    page, warnings = notebook_to_html(nb, title, footer=footer, lang=lang)
     atomic_write_text(html_path, page)
     return warnings
 
@@ -146,8 +147,10 @@ def report_one(task: dict) -> dict:
         html_tmp = run / f".{name}.html.partial-dir" / f"{name}.html"
         warnings = execute_to_html(
             Path(task["notebook"]),
-            {"scenario_path": task["scenario_path"], "output_dir": str(tmp), "report_date": task["date"]},
-            html_tmp, task["title"], cwd=run, footer=task.get("footer", ""), timeout=task.get("timeout"))
+            {"scenario_path": task["scenario_path"], "output_dir": str(tmp), "report_date": task["date"],
+             "language": task.get("language", "")},
+            html_tmp, task["title"], cwd=run, footer=task.get("footer", ""), timeout=task.get("timeout"),
+            lang=task.get("language") or "en")
         out["warnings"] = warnings
         # Move into place: the workbook, the tables folder, then the report last. The report's
         # presence is what marks a scenario as finished (see ``batch._reconcile``).
@@ -200,8 +203,10 @@ def compare_all(task: dict) -> dict:
     try:
         out["warnings"] = execute_to_html(
             Path(task["notebook"]),
-            {"scenarios": json.dumps(task["folders"]), "report_date": task["date"]},
-            run / "comparison.html", task["title"], cwd=run, footer=task.get("footer", ""))
+            {"scenarios": json.dumps(task["folders"]), "report_date": task["date"],
+             "language": task.get("language", "")},
+            run / "comparison.html", task["title"], cwd=run, footer=task.get("footer", ""),
+            lang=task.get("language") or "en")
         out["outputs"]["html"] = "comparison.html"
         out["status"] = "ok"
     except KeyboardInterrupt:

@@ -67,6 +67,15 @@ def currency_unit(currency: str, lang: str, scale: str = "") -> str:
     return f"{scale}{currency}" if scale else currency
 
 
+def default_language(scenario_language: str | None, country: str | None) -> str:
+    """The language of a scenario's outputs: its ``language`` if set, else ``sv`` for a Swedish
+    city (``country: SE``) and ``en`` for any other.
+    """
+    if scenario_language:
+        return _check_lang(str(scenario_language).strip().lower())
+    return "sv" if str(country or "").upper() == "SE" else "en"
+
+
 def _check_lang(lang: str) -> str:
     if lang not in LANGUAGES:
         raise ValueError(f"language {lang!r} is not supported; allowed: {', '.join(LANGUAGES)}")
@@ -142,6 +151,15 @@ def lookup(name, table: str | None = None, *, funding_sources: Mapping[str, str]
         return OutputColumn(name, base.kind, {lang: value_label(name, lang).capitalize() for lang in LANGUAGES},
                             base.meaning)
     return fixed
+
+
+def city_names(city) -> tuple[dict[str, str], frozenset[str]]:
+    """The names a city gives its family columns: (funding source id → name, sector names), from
+    a ``CityData``'s ``funding_sources``, ``measures`` and ``baseline`` tables.
+    """
+    fs = city.funding_sources
+    sectors = set(city.measures["sector"].astype(str)) | set(city.baseline["sector"].astype(str))
+    return dict(zip(fs["source_id"].astype(str), fs["name"].astype(str), strict=True)), frozenset(sectors)
 
 
 def unknown_columns(tables: Mapping[str, pd.DataFrame], *, funding_sources: Mapping[str, str] | None = None,

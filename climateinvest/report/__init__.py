@@ -19,9 +19,10 @@ from pathlib import Path
 from climateinvest.report.comparison import show_comparison, show_comparison_title
 from climateinvest.report.display import Html, display
 from climateinvest.report.explorer import Explorer
+from climateinvest.report.i18n import t
 from climateinvest.report.results import load, load_many
 from climateinvest.report.sections import decision_summary, section
-from climateinvest.report.text import assumptions, glossary, run_info, title_page
+from climateinvest.report.text import assumptions, collapsed, glossary, run_info, title_page
 
 __all__ = [
     "explorer",
@@ -44,7 +45,9 @@ def show_title(result, date: str | None = None) -> None:
 
 
 def show_summary(result) -> None:
-    """Section 1: the decision in key figures, what to fund and the investment per year."""
+    """The decision basis: data status, summary, proposed decision, key figures by payer, what to
+    fund and the money per year.
+    """
     display(*decision_summary(result))
 
 
@@ -56,13 +59,15 @@ def show_section(result, name: str) -> None:
 
 
 def show_glossary() -> None:
-    """The Swedish terms used in the reports, explained once."""
-    display(Html("<h2>Terms used in this report</h2>"), glossary())
+    """The Swedish terms used in the reports, explained once (collapsed)."""
+    display(Html(collapsed(t("glossary.head"), glossary())))
 
 
 def show_assumptions(result) -> None:
-    """Appendix: parameters, input files with hashes, sources, computing notes and times."""
-    display(Html("<h2>Appendix: assumptions, parameters and sources</h2>"), assumptions(result), run_info(result))
+    """Appendix: parameters, input files with hashes, sources, computing notes and times
+    (collapsed; left out of the print unless opened).
+    """
+    display(Html(collapsed(t("appendix.head"), assumptions(result) + run_info(result))))
 
 
 def save_result(result, output_dir: str | None) -> str | None:

@@ -19,8 +19,10 @@ class Html(str):
         return str(self)
 
 
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
-                 "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+# No control that talks to a network: no plotly logo link, no "Share chart" (uploads the data to
+# Plotly Cloud), no "Edit in Chart Studio". Saving a PNG stays (it happens in the browser).
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showSendToCloud": False,
+                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "sendChartToCloud", "editInChartStudio"],
                  "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
@@ -77,7 +79,10 @@ def jupyter_css() -> str:
     start with ``.ci-`` are kept: nothing of JupyterLab's own look is touched.
     """
     text = re.sub(r"/\*.*?\*/", "", css(), flags=re.DOTALL)
-    text = re.sub(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}", "", text)  # print rules stay in the page
+    media = re.compile(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}")
+    # the narrow-screen rules come again after the copies, or the copies would override them
+    narrow = [m.group(0) for m in media.finditer(text) if "max-width" in m.group(0).split("{", 1)[0]]
+    text = media.sub("", text)
     rules = re.findall(r"([^{}]+)\{([^{}]*)\}", text)
     keep = [f"{sel.strip()} {{{body.strip()}}}" for sel, body in rules
             if all(part.strip().startswith(".ci-") for part in sel.split(","))]
@@ -89,5 +94,6 @@ def jupyter_css() -> str:
         .replace("var(--band)", "#f4f6f8")
         .replace("var(--accent)", "#0b6e4f")
         .replace("var(--warn)", "#a4262c")
+        + "\n".join(narrow)
         + "</style>"
     )

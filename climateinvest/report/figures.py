@@ -11,19 +11,15 @@ import warnings
 
 import pandas as pd
 
+from climateinvest.report.chart_text import translate_figure
 from climateinvest.report.display import FigureOut, note
 from climateinvest.report.formatting import escape_text_columns
+from climateinvest.report.i18n import t
 from climateinvest.report.plots import finance as finance_plots
 from climateinvest.report.plots import macc as macc_plots
 from climateinvest.report.plots import pathway as pathway_plots
 from climateinvest.report.plots import portfolio as portfolio_plots
 from climateinvest.report.plots import uncertainty as uncertainty_plots
-
-MACC_CAPTION = ("Each bar is a measure: its width is the tonnes it cuts in the reference year (after "
-                "overlaps with the measures to its left), its height the cost per tonne. Bars below "
-                "zero save money.")
-FRONTIER_CAPTION = ("What a larger or smaller total budget would buy: the most tonnes reachable for each "
-                    "budget, against funding down the MAC curve.")
 
 
 def escaped(step):
@@ -40,8 +36,9 @@ def _carbon_value(scenario) -> float | None:
 
 def _macc_figures(result, macc):
     s, cur = result.scenario, result.city.currency
-    yield "macc_figure", MACC_CAPTION, lambda: macc_plots.macc_figure(
-        macc, cur, carbon_value=_carbon_value(s), reference_year=s.macc_year)
+    chosen = result.steps["portfolio"].chosen["measure_id"] if result.steps.get("portfolio") else ()
+    yield "macc_figure", t("caption.macc"), lambda: macc_plots.macc_figure(
+        macc, cur, carbon_value=_carbon_value(s), reference_year=s.macc_year, label_ids=set(chosen))
     yield "sector_summary_figure", None, lambda: macc_plots.sector_summary_figure(
         escape_text_columns(result.extra["macc_sector_summary"]), cur, reference_year=s.macc_year)
 
@@ -50,7 +47,7 @@ def _portfolio_figures(result, portfolio):
     cur = result.city.currency
     yield "phasing_figure", None, lambda: portfolio_plots.phasing_figure(portfolio, currency=cur)
     yield "budget_use_figure", None, lambda: portfolio_plots.budget_use_figure(portfolio, currency=cur)
-    yield "frontier_figure", FRONTIER_CAPTION, lambda: portfolio_plots.frontier_figure(portfolio, currency=cur)
+    yield "frontier_figure", t("caption.frontier"), lambda: portfolio_plots.frontier_figure(portfolio, currency=cur)
 
 
 def _financing_figures(result, financing):
@@ -68,8 +65,8 @@ def _pathway_figures(result, pathway):
 
 def _uncertainty_figures(result, uncertainty):
     s, cur = result.scenario, result.city.currency
-    yield "macc_whiskers_figure", None, lambda: uncertainty_plots.macc_whiskers_figure(
-        uncertainty, currency=cur, carbon_value=_carbon_value(s), reference_year=s.macc_year)
+    # (the MAC curve with P10–P90 whiskers is left out: the curve is drawn once, in its section,
+    # and the spread of each measure's cost per tonne is in the table below)
     yield "fan_figure", None, lambda: uncertainty_plots.fan_figure(uncertainty, target=s.target)
     yield "tornado_figure", None, lambda: uncertainty_plots.tornado_figure(uncertainty, currency=cur)
     yield "gap_tornado_figure", None, lambda: uncertainty_plots.gap_tornado_figure(uncertainty)
@@ -93,10 +90,10 @@ def section_figures(result, section: str, first_only: bool = False) -> list:
         try:
             fig = draw()
             if fig is not None:
-                out.append(FigureOut(fig, caption))
+                out.append(FigureOut(translate_figure(fig), caption))
         except Exception as e:  # noqa: BLE001 - shown in the report and warned
             warnings.warn(f"figure {name} failed: {type(e).__name__}: {e}", stacklevel=2)
-            out.append(note(f"The chart {name} could not be drawn: {type(e).__name__}: {e}", "error"))
+            out.append(note(t("figure.failed", name=name, error=f"{type(e).__name__}: {e}"), "error"))
         if first_only and out:
             break
     return out

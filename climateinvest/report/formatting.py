@@ -155,6 +155,7 @@ def cell_formatter(kind: str):
         "flag": yes_no,
         "text": lambda x: DASH if is_missing(x) else html.escape(str(x)),
         "id": lambda x: DASH if is_missing(x) else html.escape(str(x)),
+        "preformatted": lambda x: DASH if is_missing(x) else html.escape(str(x)),
     }.get(kind, _auto_number)
 
 
@@ -204,14 +205,16 @@ def stable_id(prefix: str) -> str:
 
 def table_html(df: pd.DataFrame, *, table: str | None = None, kinds: Mapping[str, str] | None = None,
                labels: Mapping[str, str] | None = None, caption: str | None = None,
-               max_rows: int | None = None) -> str:
+               max_rows: int | None = None, row_classes: list[str] | None = None) -> str:
     """``df`` as an HTML table for a report: headers and units from the column registry (for
     the saved table ``table``), numbers right-aligned in the report's language, coded words
     (payer, scope, sector …) translated, every text HTML-escaped, no index.
 
     ``labels`` / ``kinds`` give the header and kind of a column the registry does not hold (the
     report's own tables: parameters, comparisons); their values are then written as they are.
-    A column known to neither is shown under its name with a warning.
+    A column known to neither is shown under its name with a warning. Kind ``preformatted``:
+    the cells are text already formatted by the caller (escaped here), right-aligned.
+    ``row_classes`` gives each row a CSS class (e.g. ``ci-subtotal``).
     """
     kinds, labels = dict(kinds or {}), dict(labels or {})
     if max_rows is not None and len(df) > max_rows:
@@ -242,7 +245,9 @@ def table_html(df: pd.DataFrame, *, table: str | None = None, kinds: Mapping[str
         heads.append(f"<th{klass}>{html.escape(label)}{unit_html}</th>")
         cells.append([f"<td{klass}>{fmt(v)}</td>" for v in values])
         numeric_cols.append(numeric)
-    rows = "".join("<tr>" + "".join(r) + "</tr>" for r in zip(*cells, strict=True)) if cells else ""
+    classes = row_classes or [""] * len(df)
+    rows = "".join((f'<tr class="{c}">' if c else "<tr>") + "".join(r) + "</tr>"
+                   for c, r in zip(classes, zip(*cells, strict=True), strict=True)) if cells else ""
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return (f'<div class="ci-tablebox"><table class="ci-table">{cap}<thead><tr>{"".join(heads)}</tr></thead>'
             f"<tbody>{rows}</tbody></table></div>")

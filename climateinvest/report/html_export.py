@@ -45,14 +45,15 @@ def css() -> str:
     return (TEMPLATES / "report.css").read_text(encoding="utf-8")
 
 
+PLOTLY_TRACES = ("bar", "pie", "scatter")  # the trace types the vendored bundle holds
+
+
 @lru_cache(maxsize=1)
 def plotlyjs() -> str:
-    """The full plotly.js bundle shipped with the plotly package (not the "basic" one: it draws
-    waterfalls wrongly).
+    """The plotly.js "basic" bundle (bar, pie and scatter traces; 1.2 MB instead of the full 4.8
+    MB), vendored in ``templates/`` with its MIT license (see ``templates/VENDORED.md``).
     """
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs()
+    return (TEMPLATES / "plotly-basic.min.js").read_text(encoding="utf-8")
 
 
 def page(body: str, title: str, *, footer: str = "", lang: str = "en", plotly: bool | None = None) -> str:
@@ -149,10 +150,58 @@ def notebook_body(nb) -> tuple[str, list[str]]:
     return "\n".join(p for p in parts if p), warnings
 
 
-def notebook_to_html(nb, title: str, *, footer: str = "") -> tuple[str, list[str]]:
-    """A self-contained report page from an executed notebook: ``(html, stderr_texts)``."""
+def notebook_to_html(nb, title: str, *, footer: str = "", lang: str = "en") -> tuple[str, list[str]]:
+    """A self-contained report page from an executed notebook: ``(html, stderr_texts)``;
+    ``lang`` is the page's ``<html lang>``.
+    """
     body, warnings = notebook_body(nb)
-    return page(body, title, footer=footer), warnings
+    return page(body, title, footer=footer, lang=lang), warnings
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF
+
+
+def chromium() -> str | None:
+    """The Chromium to print with: ``$CLIMATEINVEST_CHROMIUM``, else ``chromium`` on the PATH."""
+    import os
+    import shutil
+
+    found = os.environ.get("CLIMATEINVEST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return found if found and Path(found).exists() else None
+
+
+def write_pdf(html_path: Path, browser: str, timeout_s: float = 120.0) -> Path:
+    """Print ``html_path`` to ``<same name>.pdf`` beside it with headless Chromium (A4, the
+    report's print stylesheet, no header or footer lines); returns the PDF's path.
+    """
+    import subprocess
+    import tempfile
+
+    pdf = html_path.with_suffix(".pdf")
+    with tempfile.TemporaryDirectory() as profile:
+        tmp = pdf.with_name(f".{pdf.name}.partial")
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--disable-background-networking", "--disable-extensions", f"--user-data-dir={profile}",
+                        "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
+                        "--virtual-time-budget=15000", f"--print-to-pdf={tmp}", html_path.resolve().as_uri()],
+                       check=True, capture_output=True, timeout=timeout_s)
+        tmp.replace(pdf)
+    return pdf
+
+
+def write_pdfs(pages: list[Path]) -> list[str]:
+    """A PDF beside each page where Chromium is available; returns one line per page to show."""
+    browser = chromium()
+    if browser is None:
+        return ["pdf: chromium not found (apt-get install chromium); no PDF written"]
+    lines = []
+    for p in pages:
+        try:
+            lines.append(f"pdf {write_pdf(p, browser)}")
+        except Exception as e:  # noqa: BLE001 - one failing PDF is reported, the others written
+            lines.append(f"pdf {p.name} failed: {type(e).__name__}: {e}")
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import contextvars
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from climateinvest.io.output_columns import LANGUAGES
+from climateinvest.io.output_columns import LANGUAGES, default_language
 from climateinvest.report.messages import MESSAGES
 
 
@@ -54,13 +54,7 @@ def choose_language(override: str | None, scenario_language: str | None, country
     """``override`` (``--lang``) if given, else the scenario's ``language``, else ``sv`` for a
     Swedish city (``country: SE``) and ``en`` for any other.
     """
-    for value in (override, scenario_language):
-        if value:
-            value = str(value).strip().lower()
-            if value not in LANGUAGES:
-                raise ValueError(f"language {value!r} is not supported; allowed: {', '.join(LANGUAGES)}")
-            return value
-    return "sv" if str(country or "").upper() == "SE" else "en"
+    return default_language(override or scenario_language, country)
 
 
 def t(key: str, /, **values) -> str:

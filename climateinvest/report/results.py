@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from climateinvest.io.output_columns import city_names
 from climateinvest.report import i18n
 from climateinvest.report.formatting import is_missing
 
@@ -87,12 +88,9 @@ def report_context(result, language: str | None = None) -> i18n.Context:
         city = result.manifest.get("city") or {}
         return i18n.Context(lang=i18n.choose_language(language, s.get("language"), city.get("country")),
                             currency=city.get("currency", ""))
-    fs = result.city.funding_sources
-    sectors = set(result.city.measures["sector"].astype(str)) | set(result.city.baseline["sector"].astype(str))
+    funding_sources, sectors = city_names(result.city)
     return i18n.Context(lang=i18n.choose_language(language, s.get("language"), result.city.country),
-                        currency=result.city.currency,
-                        funding_sources=dict(zip(fs["source_id"].astype(str), fs["name"].astype(str), strict=True)),
-                        sectors=frozenset(sectors))
+                        currency=result.city.currency, funding_sources=funding_sources, sectors=sectors)
 
 
 def load(source: str | Path, language: str | None = None):
@@ -180,7 +178,7 @@ KEY_FIGURES = (
      "pathway", "target_year_abatement_territorial_tco2e"),
     ("gap_tco2e", "Gap to the target (positive = short)", "tonnes", "pathway", "gap_tco2e"),
     ("financing_gap", "Financing gap", "money", "financing", "gap_total"),
-    ("cost_per_tco2e", "Portfolio cost per tonne", "money_per_t", "portfolio", "cost_per_tco2e"),
+    ("cost_per_tco2e", "Portfolio cost per tonne", "money_per_tonne", "portfolio", "cost_per_tco2e"),
     ("prob_meet_target", "Probability of meeting the target", "share", "uncertainty", "prob_meet_target"),
     ("budget_runs_out_year", "Carbon budget runs out", "year", "pathway", "budget_runs_out_year"),
 )

@@ -1,8 +1,10 @@
-"""What each section of a scenario report shows: heading, intro, notes, figures and tables.
+"""What each part of a scenario report shows: the decision basis first, then the sections.
 
 Everything is read from the step objects in ``result.steps`` (``run_scenario`` always fills them;
-``steps["uncertainty"]`` is None without a Monte Carlo) and only selected and formatted here.
-A section whose step is not in the result says so in a note.
+``steps["uncertainty"]`` is None without a Monte Carlo) and only selected and worded here; texts
+come from ``report.messages``, column headers from the output column registry. Each table and
+chart appears once: the decision basis holds the chosen measures and the money per year, the
+sections the rest.
 """
 from __future__ import annotations
 
@@ -10,112 +12,83 @@ import html
 
 import pandas as pd
 
+from climateinvest.io.output_columns import currency_unit, value_label
+from climateinvest.io.scenario import ASEK_REAL_RATE, Scenario, skr_internranta
 from climateinvest.report.display import Html, note, paragraph
 from climateinvest.report.figures import section_figures
-from climateinvest.report.formatting import fmt_share, format_value, table_html
-from climateinvest.report.results import key_figures, meta, scenario_dict
+from climateinvest.report.formatting import fmt_money, fmt_number, fmt_share, fmt_tonnes, format_value, table_html
+from climateinvest.report.i18n import lang, t
+from climateinvest.report.results import meta, scenario_dict, summary_value
 
-SECTIONS = {
-    "measures": ("Candidate measures",
-                 ("Every candidate measure appraised alone from the {persp} perspective: investment, "
-                 "tonnes, net present value of costs and cost per tonne at a {rate} real discount rate. "
-                 "Negative costs are savings.")),
-    "macc": ("Marginal abatement cost curve",
-             ("Measures ordered from the cheapest tonne to the dearest. With interaction "
-             "<em>{interaction}</em>, overlapping measures on one emission source are adjusted so "
-             "that no tonne is counted twice.")),
-    "portfolio": ("Portfolio and phasing",
-                  ("The measures chosen within the yearly investment budgets of the budget cycle, and "
-                  "the year each one starts.")),
-    "financing": ("Financing and budget impact",
-                  ("Who pays for the chosen measures (grants, loans, own funds), what remains unfunded "
-                  "(the financing gap), the debt service of the loans and the effect on the "
-                  "municipal operating budget (driftsbudget).")),
-    "pathway": ("Emission pathway",
-                ("Territorial emissions without and with the portfolio against the target of "
-                "{reduction} below {base_year} by {target_year}, and the carbon budget.")),
-    "uncertainty": ("Uncertainty",
-                    ("How the results change when costs, abatement, prices and emission factors vary "
-                    "within their stated ranges (Monte Carlo), and which inputs matter most.")),
-}
+SECTIONS = ("measures", "macc", "portfolio", "financing", "pathway", "uncertainty")
 
-# Tables per section: (field of the step, saved table name, caption, columns to show or None for all).
+# Tables per section: (field of the step, saved table name, columns to show or None for all).
 SECTION_TABLES = {
-    "measures": [("measures", "measures", None, ["measure_id", "name", "sector", "payer", "start_year", "capex",
-                                     "grant_share", "grant_basis", "grant_uncertain", "lifetime_years",
-                                     "abatement_tco2e_per_year", "lifecycle_tco2e_per_year",
-                                     "npv_cost", "cost_per_tco2e", "simple_payback_years"])],
-    "macc": [("curve", "macc", "Measures on the curve", ["rank", "measure_id", "name", "sector", "capex", "npv_cost",
-                                                 "standalone_tco2e", "adjusted_tco2e", "cost_per_tco2e",
-                                                 "own_cost_per_tco2e", "note"]),
-             ("alternatives", "macc_alternatives", "Alternatives not on the curve (exclusive groups)",
-              ["measure_id", "name", "instead_of", "capex", "standalone_tco2e", "adjusted_tco2e",
-               "cost_per_tco2e", "note"]),
-             ("excluded", "macc_excluded", "Measures without abatement in the reference year",
-              ["measure_id", "name", "sector", "capex", "standalone_tco2e", "reason"]),
-             ("reconciliation", "macc_reconciliation", "Overlaps per emission source",
-              ["source_id", "sector", "scope", "baseline_tco2e", "standalone_sum_tco2e",
-               "adjusted_sum_tco2e", "remaining_tco2e", "double_count_avoided_tco2e"])],
-    "portfolio": [("chosen", "portfolio", "Chosen measures", ["measure_id", "name", "payer", "start_year", "capex",
-                                                 "capex_in_cycle", "capex_after_cycle", "adjusted_tco2e",
-                                                 "npv_cost", "cost_per_tco2e"]),
-                  ("budget_use", "portfolio_budget_use", "Budget use per plan year", None),
-                  ("comparison", "portfolio_comparison",
-                   "Optimised portfolio against funding down the MAC curve", None)],
-    "financing": [("by_year", "financing", "Financing per year", None),
-                  ("budget_impact", "financing_budget_impact",
-                   "Effect on the driftsbudget per year (nominal: money of each year)", None),
-                  ("budget_impact_by_payer", "financing_budget_impact_by_payer",
-                   "Effect on the driftsbudget per payer: the kommun's tax-financed "
-                   "budget and the municipal companies' own accounts (nominal: money of each year)", None),
-                  ("debt_service", "financing_debt_service", "Debt service per year", None)],
-    "pathway": [("table", "pathway", "Emissions in selected years", ["year", "baseline_territorial_tco2e",
-                                                           "abatement_territorial_tco2e",
-                                                           "with_portfolio_territorial_tco2e", "target_tco2e",
-                                                           "with_portfolio_indirect_tco2e",
-                                                           "cumulative_from_budget_year_tco2e",
-                                                           "carbon_budget_remaining_tco2e"])],
-    "uncertainty": [("portfolio", "uncertainty_portfolio", "The portfolio under uncertainty", None),
-                    ("measures", "uncertainty", "Cost per tonne of each measure under uncertainty",
-                     ["measure_id", "name", "cost_per_tco2e", "cost_per_tco2e_p10", "cost_per_tco2e_p50",
-                      "cost_per_tco2e_p90", "prob_saves_money", "prob_abates"]),
-                    ("selection_frequency", "uncertainty_selection_frequency",
-                     "How often each measure is chosen over the draws",
-                     ["measure_id", "share_of_draws_chosen", "chosen_in_base", "method", "draws"]),
-                    ("tornado", "uncertainty_tornado", "Sensitivity (one input at a time)", None)],
+    # standalone figures only: no start year here (the plan's start years are in "what to fund")
+    "measures": [("measures", "measures", ["name", "payer", "capex", "grant_share", "lifetime_years",
+                                           "abatement_tco2e_per_year", "npv_cost", "cost_per_tco2e",
+                                           "simple_payback_years"])],
+    "macc": [("curve", "macc", ["rank", "name", "sector", "payer", "capex", "npv_cost", "standalone_tco2e",
+                                "adjusted_tco2e", "cost_per_tco2e", "own_cost_per_tco2e"]),
+             ("alternatives", "macc_alternatives", ["name", "instead_of", "capex", "standalone_tco2e",
+                                                    "adjusted_tco2e", "cost_per_tco2e"]),
+             ("excluded", "macc_excluded", ["name", "sector", "payer", "capex", "reason"]),
+             ("reconciliation", "macc_reconciliation", ["source_id", "sector", "scope", "baseline_tco2e",
+                                                        "standalone_sum_tco2e", "adjusted_sum_tco2e",
+                                                        "remaining_tco2e", "double_count_avoided_tco2e"])],
+    "portfolio": [("comparison", "portfolio_comparison", None)],
+    "financing": [("budget_impact", "financing_budget_impact", None),
+                  ("budget_impact_by_payer", "financing_budget_impact_by_payer", None),
+                  ("debt_service", "financing_debt_service", None)],
+    "pathway": [("table", "pathway", ["year", "baseline_territorial_tco2e", "abatement_territorial_tco2e",
+                                      "with_portfolio_territorial_tco2e", "target_tco2e",
+                                      "with_portfolio_indirect_tco2e", "cumulative_from_budget_year_tco2e",
+                                      "carbon_budget_remaining_tco2e"])],
+    "uncertainty": [("portfolio", "uncertainty_portfolio", None),
+                    ("measures", "uncertainty", ["name", "cost_per_tco2e", "cost_per_tco2e_p10", "cost_per_tco2e_p50",
+                                                 "cost_per_tco2e_p90", "prob_saves_money", "prob_abates"]),
+                    ("tornado", "uncertainty_tornado", ["parameter", "low_label", "high_label", "metric", "unit",
+                                                        "low_value", "base_value", "high_value"])],
 }
+FUND_COLUMNS = ["name", "payer", "scope", "start_year", "capex", "adjusted_tco2e", "cost_per_tco2e"]
+PAYERS = ("municipality", "municipal_company", "external")
 
-_MISSING = {
-    "macc": "The MAC curve is not part of this result.",
-    "portfolio": "The portfolio selection is not part of this result.",
-    "financing": "The financing plan is not part of this result.",
-    "pathway": "The emission pathway is not part of this result.",
-    "uncertainty": "No uncertainty analysis in this scenario (set monte_carlo in the scenario file to add one).",
-}
+
+def _perspective(result) -> str:
+    p = str(scenario_dict(result).get("perspective", ""))
+    return t(f"perspective.{p}").split(" (")[0] if p in ("municipal", "societal") else html.escape(p)
 
 
 def _intro(result, section: str) -> str:
     s = scenario_dict(result)
     target = s.get("target") or {}
-    text = SECTIONS[section][1].format(
-        persp=html.escape(str(s.get("perspective", ""))),
-        rate=fmt_share(result.scenario.real_rate, 2) if hasattr(result, "scenario") else fmt_share(
-            s.get("discount_rate"), 1),
-        interaction=html.escape(str(s.get("interaction", ""))),
-        reduction=fmt_share(target.get("reduction"), 0),
-        base_year=html.escape(str(target.get("base_year", ""))),
-        target_year=html.escape(str(target.get("year", ""))))
-    return paragraph(text)
+    sc = _scenario_of(result)
+    return paragraph(t(f"section.{section}.intro",
+                       persp=_perspective(result),
+                       rate=fmt_share(sc.real_rate, 2) if sc is not None else fmt_share(s.get("discount_rate"), 1),
+                       interaction=html.escape(str(s.get("interaction", ""))),
+                       reduction=fmt_share(target.get("reduction"), 0),
+                       base_year=html.escape(str(target.get("base_year", ""))),
+                       target_year=html.escape(str(target.get("year", "")))))
 
 
 def _key_years(df: pd.DataFrame, result) -> pd.DataFrame:
-    """Rows of a yearly table worth reading: the plan years, the target year, every fifth year."""
+    """Rows of a yearly table worth reading: every year from the budget year to the target year,
+    the peak years of debt service and budget impact, then every fifth year and the last.
+    """
     if "year" not in df.columns or len(df) <= 15:
         return df
-    target = scenario_dict(result).get("target") or {}
-    keep = set(meta(result)["plan_years"]) | {target.get("year"), target.get("base_year")}
+    m = meta(result)
+    target = m["target"]
+    cycle = m["cycle"] if isinstance(m["cycle"], int) else None
+    keep = set(m["plan_years"]) | {target.get("year"), target.get("base_year")}
+    if cycle is not None and target.get("year"):
+        keep |= set(range(cycle, int(target["year"]) + 1))
+    keep |= {summary_value(result, "financing", k) for k in ("peak_debt_service_year", "peak_net_budget_impact_year")}
     years = pd.to_numeric(df["year"], errors="coerce")
-    mask = years.isin(keep) | (years % 5 == 0) | (years == years.min()) | (years == years.max())
+    mask = years.isin(keep) | (years % 5 == 0) | (years == years.max())
+    if cycle is not None:
+        mask &= (years >= cycle - 5) | years.isin(keep)
     return df[mask.fillna(False).to_numpy(bool)]
 
 
@@ -127,19 +100,18 @@ def _columns(df: pd.DataFrame, cols) -> pd.DataFrame:
 
 
 def section_tables(result, section: str) -> list[tuple[str | None, str, pd.DataFrame]]:
-    """(caption, saved table name, table) of a section, in reading order: the tables worth reading, with the
-    columns worth reading (long yearly tables cut to key years). Every table, complete, is in the
-    scenario's XLSX and CSV files.
+    """(caption, saved table name, table) of a section, in reading order, with the columns worth
+    reading (long yearly tables cut to key years). Every table, complete, is in the XLSX and CSVs.
     """
     if section == "measures":
-        return [(None, "measures", _columns(result.measures, SECTION_TABLES["measures"][0][3]))]
+        return [(None, "measures", _columns(result.measures, SECTION_TABLES["measures"][0][2]))]
     step = result.steps[section]
     out = []
-    for field, table, caption, cols in SECTION_TABLES[section]:
+    for field, table, cols in SECTION_TABLES[section]:
         df = getattr(step, field)
         if df is None or not len(df):
             continue
-        out.append((caption, table, _columns(_key_years(df, result), cols)))
+        out.append((t(f"table.{table}"), table, _columns(_key_years(df, result), cols)))
     return out
 
 
@@ -155,35 +127,84 @@ def _step_notes(step, section: str) -> list[str]:
         if n and str(n) not in notes:
             notes.append(str(n))
     if section == "portfolio":
-        notes = [f"{label}: {v}" for label, v in (("Message", step.message), ("Status", step.status)) if v] + notes
+        notes = [f"{t(label)}: {v}" for label, v in (("step.message", step.message), ("step.status", step.status))
+                 if v] + notes
     return notes
 
 
-CONVENTION_LABELS = {"rate_basis": "Discount rate", "real_rate": "Real rate used", "inflation": "Inflation",
-                     "perspective": "Perspective counts", "grant_basis": "Grants", "loan_term": "Loan term",
-                     "internranta": "Internränta", "factor_basis": "Emission factors",
-                     "carbon_budget": "Carbon budget", "warnings": "Warnings"}
+def _scenario_of(result):
+    """The run's :class:`~climateinvest.io.scenario.Scenario` (a saved result rebuilds it from its
+    manifest); None where it cannot be rebuilt.
+    """
+    if hasattr(result, "scenario"):
+        return result.scenario
+    try:
+        return Scenario.model_validate(scenario_dict(result))
+    except ValueError:
+        return None
+
+
+def convention_lines(result) -> list[tuple[str, str]]:
+    """(label, text) of each convention of the run, in the report's language: the rate and how it
+    is made real, inflation and money, the perspective, grants, loans, internränta, emission factors
+    and the carbon budget (the same facts as ``summary["conventions"]``, worded from the catalogue).
+    """
+    sc = _scenario_of(result)
+    if sc is None:
+        return []
+    m = meta(result)
+    currency, price_year = m["currency"], m["price_year"]
+    if sc.discount_rate is None and sc.perspective == "societal":
+        given, real_given = t("conv.rate_asek", rate=fmt_share(ASEK_REAL_RATE, 1)), True
+    elif sc.discount_rate is None:
+        given, real_given = t("conv.rate_skr", rate=fmt_share(skr_internranta(sc.budget_cycle)[0], 2)), False
+    else:
+        real_given = sc.rate_basis == "real"
+        given = t("conv.rate_given_real" if real_given else "conv.rate_given_nominal",
+                  rate=fmt_share(sc.discount_rate, 2))
+    fisher = "" if real_given else t("conv.fisher", inflation=fmt_share(sc.inflation, 1))
+    lines = [
+        (t("conv.rate_basis"), t("conv.rate_text", given=given, fisher=fisher, real=fmt_share(sc.real_rate, 4))),
+        (t("conv.inflation"), t("conv.inflation_text", inflation=fmt_share(sc.inflation, 1),
+                                source=t("conv.inflation_given" if "inflation" in sc.model_fields_set
+                                         else "conv.inflation_default"),
+                                price_year=price_year, currency=currency)),
+        (t("conv.perspective"), t(f"conv.perspective_{sc.perspective}", value=fmt_number(sc.carbon_value_per_tco2e, 0),
+                                  currency=currency, tax_factor=fmt_number(sc.tax_factor, 2))),
+        (t("conv.grant_basis"), t("conv.grant_text")),
+        (t("conv.loan_term"), t(f"conv.loan_{sc.loan_term}")),
+        (t("conv.internranta"), t(f"conv.internranta_{sc.internal_interest_basis}",
+                                  rate=fmt_share(sc.internal_rate_used, 2))),
+        (t("conv.factor_basis"), t("conv.factor_text", factor_set=html.escape(str(sc.emission_factor_set)))),
+    ]
+    if sc.carbon_budget is not None:
+        lines.append((t("conv.carbon_budget"), t(f"conv.carbon_budget_{sc.carbon_budget.basis}")))
+    year = sc.budget_cycle
+    if sc.internal_rate is None or (sc.discount_rate is None and sc.perspective == "municipal"):
+        rate, note_text = skr_internranta(year)
+        if note_text:
+            lines.append((t("conv.warnings"), t("conv.skr_missing", year=year, rate=fmt_share(rate, 2))))
+    grants = (result.summary.get("grants") or {})
+    if grants.get("rounds") is not None:
+        lines.append((t("conv.grant_allocation"), t("conv.grant_fixed_point" if grants.get("converged")
+                                                    else "conv.grant_not_converged", rounds=grants["rounds"])))
+    return lines
 
 
 def conventions_html(result) -> str:
-    """The run's conventions, one line each (``summary["conventions"]``); "" when none."""
-    conv = (getattr(result, "summary", None) or {}).get("conventions") or {}
-    if not conv:
+    """The run's conventions as a list under a heading; "" when none can be stated."""
+    lines = convention_lines(result)
+    if not lines:
         return ""
-    items = "".join(f"<li><strong>{html.escape(CONVENTION_LABELS.get(k, k))}</strong>: {html.escape(str(v))}</li>"
-                    for k, v in conv.items())
-    grants = (result.summary.get("grants") or {}).get("status")
-    if grants:
-        items += f"<li><strong>Grant allocation</strong>: {html.escape(str(grants))}</li>"
-    return f'<h3>Conventions of this run</h3><ul class="ci-notes">{items}</ul>'
+    items = "".join(f"<li><strong>{html.escape(label)}</strong>: {text}</li>" for label, text in lines)
+    return f'<h3>{html.escape(t("conv.head"))}</h3><ul class="ci-notes">{items}</ul>'
 
 
 def section(result, name: str) -> list:
     """The displayable parts of a report section: heading, intro, figures, tables (or a note)."""
-    title = SECTIONS[name][0]
-    parts: list = [Html(f"<h2>{html.escape(title)}</h2>")]
+    parts: list = [Html(f"<h2>{html.escape(t(f'section.{name}'))}</h2>")]
     if name != "measures" and result.steps.get(name) is None:
-        parts.append(note(_MISSING[name]))
+        parts.append(note(t(f"missing.{name}")))
         return parts
     parts.append(Html(_intro(result, name)))
     if name == "measures" and conventions_html(result):
@@ -200,36 +221,212 @@ def section(result, name: str) -> list:
     return parts
 
 
+# ---------------------------------------------------------------------------------------------
+# The decision basis: data status, summary, proposed decision, key figures, what to fund
+
+
+def data_status(result) -> Html:
+    """The status of the data (illustrative or adopted), from the scenario's and city's notes,
+    shown before any figure.
+    """
+    s = scenario_dict(result)
+    notes = str(s.get("notes") or "").strip()
+    text = html.escape(notes) if notes else t("status.default")
+    return Html(f'<div class="ci-status" role="note"><strong>{t("status.head")}:</strong> {text}</div>')
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {t('and')} " + items[-1]
+
+
+def _years_span(years) -> str:
+    years = sorted(int(y) for y in years)
+    return str(years[0]) if len(years) == 1 or years[0] == years[-1] else f"{years[0]}–{years[-1]}"
+
+
+def _largest_sectors(result, year: int, n: int = 2) -> list[str]:
+    by_sector = result.steps["pathway"].by_sector
+    row = by_sector[by_sector["year"] == year]
+    if not len(row):
+        return []
+    values = row.drop(columns="year").iloc[0].astype(float).sort_values(ascending=False)
+    return [html.escape(value_label(s, lang())) for s in values.index[:n]]
+
+
+def summary_sentences(result) -> list[str]:
+    """Three to five sentences written from the results (trusted HTML, numbers formatted): what
+    the plan cuts, at what cost per tonne, what it asks of the budget and the borrowing, how far
+    it leaves the city from the target and why.
+    """
+    pf, fin, pw = (result.steps.get(k) for k in ("portfolio", "financing", "pathway"))
+    if pf is None or fin is None or pw is None:
+        return []
+    ps, fs, ws = pf.summary(), fin.summary, pw.summary
+    year = int(ws["target_year"])
+    out = [t("summary.cut", n=ps["n_measures"], tonnes=fmt_tonnes(ws["target_year_abatement_territorial_tco2e"]),
+             year=year, share=fmt_share(ws["target_year_abatement_territorial_tco2e"]
+                                        / ws["target_year_baseline_tco2e"]))]
+    cost = summary_value(result, "portfolio", "cost_per_tco2e")
+    if cost is not None:
+        key = "summary.cost_saves" if cost < 0 else "summary.cost_costs"
+        unit = currency_unit(meta(result)["currency"], lang())
+        out.append(t(key, cost=f"{fmt_number(abs(cost))}\u202f{html.escape(unit)}", perspective=_perspective(result)))
+    by_year = fin.by_year
+    years = by_year.loc[by_year["investment"] > 0, "year"]
+    rest = ""
+    if fs["own_funds_total"] > 0:
+        rest += t("summary.own_funds", amount=fmt_money(fs["own_funds_total"]))
+    if fs["gap_total"] > 0:
+        rest += t("summary.fin_gap", amount=fmt_money(fs["gap_total"]))
+    out.append(t("summary.money", investment=fmt_money(fs["investment_total"]),
+                 years=_years_span(years) if len(years) else meta(result)["cycle"],
+                 external=fmt_money(fs["external_investment_total"]), grants=fmt_money(fs["grant_total"]),
+                 loans=fmt_money(fs["loan_total"]), rest=rest))
+    if fs.get("peak_debt_service_year") is not None and fs.get("peak_net_budget_impact_year") is not None:
+        out.append(t("summary.budget", debt=fmt_money(fs["peak_debt_service"]), debt_year=fs["peak_debt_service_year"],
+                     net=fmt_money(fs["peak_net_budget_impact"]), net_year=fs["peak_net_budget_impact_year"]))
+    prob = ""
+    unc = result.steps.get("uncertainty")
+    if unc is not None and unc.summary.get("prob_meet_target") is not None:
+        prob = t("summary.prob", prob=fmt_share(unc.summary["prob_meet_target"], 0),
+                 draws=format_value(unc.summary["draws"], "count"))
+    with_plan, target = fmt_tonnes(ws["target_year_with_portfolio_tco2e"]), fmt_tonnes(ws["target_tco2e"])
+    if ws["gap_tco2e"] > 0:
+        sectors = _largest_sectors(result, year)
+        out.append(t("summary.gap", year=year, with_plan=with_plan, target=target, gap=fmt_tonnes(ws["gap_tco2e"]),
+                     prob=prob, sectors=_join(sectors) if sectors else "–"))
+    else:
+        out.append(t("summary.met", year=year, with_plan=with_plan, target=target, prob=prob))
+    return out
+
+
+def proposal(result) -> str | None:
+    """The *förslag till beslut*: the investment frame per plan year, the borrowing, the measures
+    to start in the budget year (and the financing gap to cover); None without a portfolio.
+    """
+    pf, fin = result.steps.get("portfolio"), result.steps.get("financing")
+    if pf is None or fin is None:
+        return None
+    m = meta(result)
+    plan = m["plan_years"]
+    by_year = fin.by_year.set_index("year")["investment"]
+    frames = [t("proposal.frame_year", amount=fmt_money(by_year.get(y, 0.0)), year=y) for y in plan]
+    later = by_year[(by_year.index > plan[-1]) & (by_year > 0)]
+    after = t("proposal.after", amount=fmt_money(later.sum()), years=_years_span(later.index)) if len(later) else ""
+    items = [t("proposal.frame", frames=_join(frames), after=after)]
+    if fin.summary["loan_total"] > 0:
+        items.append(t("proposal.loans", amount=fmt_money(fin.summary["loan_total"])))
+    starting = pf.chosen[pf.chosen["start_year"] == m["cycle"]]
+    if len(starting):
+        names = [html.escape(str(n)) for n in starting["name"]]
+        items.append(t("proposal.start", n=len(names), year=m["cycle"], names="; ".join(names)))
+    else:
+        items.append(t("proposal.start_none", year=m["cycle"]))
+    if fin.summary["gap_total"] > 0:
+        items.append(t("proposal.gap", amount=fmt_money(fin.summary["gap_total"])))
+    lis = "".join(f"<li>{i}</li>" for i in items)
+    return (f'<section class="ci-proposal"><h3>{t("proposal.head")}</h3><p>{t("proposal.lead")}</p><ol>{lis}</ol>'
+            f'<p class="ci-muted">{t("proposal.note")}</p></section>')
+
+
+def _by_payer(chosen: pd.DataFrame, column: str, fmt, territorial_only: bool = False) -> str:
+    df = chosen[chosen["scope"] == "territorial"] if territorial_only else chosen
+    sums = df.groupby("payer")[column].sum()
+    parts = [f"{html.escape(value_label(p, lang()))} {fmt(sums[p])}" for p in PAYERS if p in sums.index]
+    parts += [f"{html.escape(value_label(p, lang()))} {fmt(v)}" for p, v in sums.items() if p not in PAYERS]
+    return t("kf.split", parts=", ".join(parts))
+
+
 def key_figures_html(result) -> str:
-    """The key figures as cards; a note while the result holds none of them."""
-    cur = meta(result)["currency"]
-    cards = []
-    for k in key_figures(result):
-        if k["value"] is None:
-            continue
-        cards.append(f'<div class="ci-keyfig"><div class="ci-value">{format_value(k["value"], k["kind"], cur)}</div>'
-                     f'<div class="ci-label">{html.escape(k["label"])}</div></div>')
-    if not cards:
-        return str(note("The key figures appear here once the portfolio, financing and pathway steps "
-                        "are part of the result."))
-    return '<div class="ci-keyfigs">' + "".join(cards) + "</div>"
+    """The key figures as cards, each with its split by payer or source where it has one."""
+    pf, fin, pw = (result.steps.get(k) for k in ("portfolio", "financing", "pathway"))
+    if pf is None or fin is None or pw is None:
+        return str(note(t("kf.none")))
+    ws, fs, chosen = pw.summary, fin.summary, pf.chosen
+    year = int(ws["target_year"])
+    cards = [
+        (fmt_money(chosen["capex"].sum()), t("kf.investment"), _by_payer(chosen, "capex", fmt_money)),
+        (fmt_tonnes(ws["target_year_abatement_territorial_tco2e"]), t("kf.abatement", year=year),
+         _by_payer(chosen, "adjusted_tco2e", fmt_tonnes, territorial_only=True)),
+        (format_value(summary_value(result, "portfolio", "cost_per_tco2e"), "money_per_tonne"), t("kf.cost"), ""),
+        (fmt_tonnes(ws["target_year_with_portfolio_tco2e"]),
+         t("kf.emissions", year=year, target=fmt_tonnes(ws["target_tco2e"])), ""),
+        (fmt_tonnes(ws["gap_tco2e"]), t("kf.gap", year=year), ""),
+        (fmt_money(fs["investment_total"]), t("kf.financing"),
+         t("kf.financing_parts", grants=fmt_money(fs["grant_total"]), loans=fmt_money(fs["loan_total"]),
+           own=fmt_money(fs["own_funds_total"]), gap=fmt_money(fs["gap_total"]))),
+    ]
+    if fs.get("peak_debt_service_year") is not None:
+        cards.append((fmt_money(fs["peak_debt_service"]), t("kf.debt", year=fs["peak_debt_service_year"]), ""))
+    if fs.get("peak_net_budget_impact_year") is not None:
+        cards.append((fmt_money(fs["peak_net_budget_impact"]), t("kf.net", year=fs["peak_net_budget_impact_year"]), ""))
+    prob = summary_value(result, "uncertainty", "prob_meet_target")
+    if prob is not None:
+        cards.append((fmt_share(prob, 0), t("kf.prob"), ""))
+    out_year = summary_value(result, "pathway", "budget_runs_out_year")
+    if out_year is not None:
+        fossil = summary_value(result, "pathway", "carbon_budget_basis") in ("fossil_co2", None)
+        cards.append((format_value(out_year, "year"), t("kf.budget_out_fossil" if fossil else "kf.budget_out"), ""))
+    html_cards = "".join(
+        f'<div class="ci-keyfig"><div class="ci-value">{v}</div><div class="ci-label">{html.escape(label)}</div>'
+        + (f'<div class="ci-split">{split}</div>' if split else "") + "</div>" for v, label, split in cards)
+    return f'<div class="ci-keyfigs">{html_cards}</div>'
+
+
+def fund_table(result) -> pd.DataFrame:
+    """The chosen measures with payer and scope, cheapest per tonne first, a subtotal per payer
+    and the total (rows without a payer); a measure that acts only after the target year says
+    from when instead of 0 t. The tonnes column is text (formatted here); its subtotals count
+    territorial tonnes only, as the key figure does.
+    """
+    pf = result.steps["portfolio"]
+    year = int(pf.target_year)
+    chosen = pf.chosen.sort_values("cost_per_tco2e", kind="stable")
+    acts_from = chosen["start_year"] + chosen["capex_years"]
+    tonnes = [t("fund.acts_from", year=int(a)) if v == 0 and a > year else fmt_number(v)
+              for v, a in zip(chosen["adjusted_tco2e"], acts_from, strict=True)]
+    shown = chosen[FUND_COLUMNS].astype({"adjusted_tco2e": object}).copy()
+    shown["adjusted_tco2e"] = tonnes
+    rows = [shown]
+    for payer in [p for p in PAYERS if p in set(chosen["payer"])]:
+        part = chosen[chosen["payer"] == payer]
+        rows.append(_total_row(t("fund.subtotal", payer=value_label(payer, lang())), part))
+    rows.append(_total_row(t("fund.total"), chosen))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _total_row(label: str, part: pd.DataFrame) -> pd.DataFrame:
+    territorial = part.loc[part["scope"] == "territorial", "adjusted_tco2e"].sum()
+    return pd.DataFrame([{"name": label, "payer": None, "scope": None, "start_year": None,
+                          "capex": part["capex"].sum(),
+                          "adjusted_tco2e": fmt_number(territorial),
+                          "cost_per_tco2e": None}])
 
 
 def decision_summary(result) -> list:
-    """Section 1: the decision in key figures, what to fund and the investment per year."""
-    parts: list = [Html("<h2>Summary of the decision</h2>"), Html(key_figures_html(result))]
+    """The first screen: data status, summary, proposed decision, key figures by payer, then what
+    to fund and the money per year.
+    """
+    parts: list = [data_status(result)]
+    sentences = summary_sentences(result)
+    if sentences:
+        parts.append(Html(f'<section class="ci-summary"><h2>{t("summary.head")}</h2>'
+                          + "".join(paragraph(s) for s in sentences) + "</section>"))
+    prop = proposal(result)
+    if prop:
+        parts.append(Html(prop))
+    parts += [Html(f"<h2>{t('keyfigs.head')}</h2>"), Html(key_figures_html(result))]
     portfolio = result.steps.get("portfolio")
     financing = result.steps.get("financing")
     if portfolio is not None:
-        cols = ["name", "sector", "start_year", "capex", "adjusted_tco2e", "cost_per_tco2e"]
+        fund = fund_table(result)
         parts += [
-            Html("<h3>What to fund</h3>"),
-            Html(paragraph(f"{len(portfolio.chosen)} measures, in the order of their cost per tonne.")),
-            Html(table_html(_columns(portfolio.chosen, cols), table="portfolio")),
-            Html("<h3>Investment per year against the budget</h3>"),
-            Html(table_html(portfolio.budget_use, table="portfolio_budget_use")),
+            Html(f"<h3>{t('fund.head')}</h3>"),
+            Html(paragraph(t("fund.intro", n=len(portfolio.chosen), year=int(portfolio.target_year)))),
+            Html(table_html(fund, table="portfolio", kinds={"adjusted_tco2e": "preformatted"},
+                            row_classes=["ci-subtotal" if pd.isna(p) else "" for p in fund["payer"]])),
         ]
     if financing is not None:
-        parts += [Html("<h3>Investment and financing per year</h3>"),
-                  Html(table_html(financing.by_year, table="financing"))]
+        by_year = financing.by_year
+        parts += [Html(f"<h3>{t('years.head')}</h3>"), Html(table_html(by_year, table="financing"))]
     return parts

@@ -13,95 +13,56 @@ from typing import Any
 
 import pandas as pd
 
+from climateinvest.io.output_columns import currency_unit
 from climateinvest.report.display import Html, jupyter_css, note, paragraph
-from climateinvest.report.formatting import DASH, fmt_number, markdown_safe, table_html, text_table_html
+from climateinvest.report.formatting import (
+    DASH,
+    fmt_number,
+    fmt_year,
+    markdown_safe,
+    table_html,
+    text_table_html,
+    yes_no,
+)
+from climateinvest.report.i18n import lang, t
+from climateinvest.report.messages import GLOSSARY_IDS
 from climateinvest.report.results import SavedResult, meta, scenario_dict
 
 
 def title_page(result, date: str | None = None) -> Html:
-    """City, cycle and plan years, scenario, date, version — all escaped."""
+    """City, cycle and plan years, scenario, perspective, money, date, version — all escaped;
+    compact, so that the decision basis under it starts on the first screen.
+    """
     m = meta(result)
     date = date or _dt.date.today().isoformat()
-    plan = f"{m['plan_years'][0]}–{m['plan_years'][-1]}" if m["plan_years"] else ""
-    rows = [("City", f"{m['city']}" + (f" ({m['country']})" if m["country"] else "")),
-            ("Budget cycle", f"{m['cycle']} (budget year {m['cycle']}, plan years {plan})" if plan else m["cycle"]),
-            ("Scenario", m["title"]),
-            ("Scenario file", Path(m["scenario_file"]).name if m["scenario_file"] else DASH),
-            ("Perspective", m["perspective"]),
-            ("Money", f"{m['currency']}, {m['price_year']} prices, real terms" if m["currency"] else DASH),
-            ("Date", date),
+    plan = f"{m['plan_years'][1]}–{m['plan_years'][-1]}" if m["plan_years"] else ""
+    persp = m["perspective"]
+    rows = [(t("title.city"), f"{m['city']}" + (f" ({m['country']})" if m["country"] else "")),
+            (t("title.cycle"), t("title.cycle_value", cycle=m["cycle"], plan=plan) if plan else m["cycle"]),
+            (t("title.perspective"), t(f"perspective.{persp}") if persp in ("municipal", "societal") else persp),
+            (t("title.money"), t("title.money_value", currency=currency_unit(m["currency"], lang()),
+                                 price_year=m["price_year"]) if m["currency"] else DASH),
+            (t("title.date"), date),
             ("climateinvest", m["version"])]
     dl = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in rows)
-    return Html(f'{jupyter_css()}<section class="ci-title"><div class="ci-kicker">Klimatinvesteringsplan · '
-                f'{html.escape(str(m["city"]))} · budget {html.escape(str(m["cycle"]))}</div>'
+    kicker = f"{t('kicker')} · {m['city']} · {t('title.budget', cycle=m['cycle'])}"
+    return Html(f'{jupyter_css()}<section class="ci-title"><div class="ci-kicker">{html.escape(kicker)}</div>'
                 f'<h1>{html.escape(str(m["title"]))}</h1><dl>{dl}</dl></section>')
 
 
-GLOSSARY = [
-    ("Klimatinvesteringsplan (climate investment plan)", (
-        "The part of a city's climate work that says which measures to fund, in which budget year, at "
-        "what cost per tonne of CO2e, who pays and whether the portfolio reaches the 2030 target. In "
-        "the EU Cities Mission it is the investment plan of the Climate City Contract; this report is "
-        "one scenario of such a plan."
-    )),
-    ("Klimatkontrakt 2030 / Viable Cities", (
-        "Viable Cities is a Swedish strategic innovation programme (funded by Vinnova, the Swedish "
-        "Energy Agency and Formas). Its Klimatkontrakt 2030 is signed by municipalities, the "
-        "programme and government agencies: the cities commit to climate-neutral ambitions by 2030. "
-        "It is the Swedish arm of the EU Mission for 100 climate-neutral and smart cities."
-    )),
-    ("SMHI Nationella emissionsdatabasen", (
-        "The national emissions database (RUS/SMHI) that breaks Sweden's greenhouse-gas inventory "
-        "down to counties and municipalities by sector (transport, industry, electricity and district "
-        "heating, agriculture, machinery, waste, product use, own heating). It is territorial (what is "
-        "emitted inside the municipality), published with a delay of about two years; it is the "
-        "baseline of the pathway and of the target."
-    )),
-    ("Klimatklivet", (
-        "The Swedish Environmental Protection Agency's (Naturvårdsverket) investment grant for local "
-        "and regional measures that cut greenhouse-gas emissions. It pays a share of the investment, "
-        "judged by the emission cut per krona. In this report it is a grant in the financing plan."
-    )),
-    ("Kommuninvest gröna lån (green loans)", (
-        "Kommuninvest is the Swedish municipalities' and regions' jointly owned credit institution. "
-        "Its green loans finance investment projects that meet environmental criteria; in the "
-        "financing plan they are loans with an interest rate and term."
-    )),
-    ("SKR internränta (internal interest rate)", (
-        "Sveriges Kommuner och Regioner (SKR) recommends each year the internal interest rate that "
-        "municipalities use to charge the capital cost of investments to their operations. Capital "
-        "cost = depreciation + internal interest on book value. The scenario's discount rate follows "
-        "it (2.5 % for 2025)."
-    )),
-    ("ASEK", (
-        "The Swedish Transport Administration's (Trafikverket) guidance on economic appraisal values. "
-        "Its value of carbon emissions (7 SEK per kg CO2e in ASEK 7.0, 2017 prices, i.e. 7 000 SEK "
-        "per tonne) is the usual carbon value of the societal perspective."
-    )),
-    ("Residual mix, nordisk elmix, ursprungsgarantier (electricity emission factors)", (
-        "The emission factor of electricity depends on the accounting convention: the Nordic "
-        "production mix (nordisk elmix, low); the Nordic residual mix (what remains after electricity "
-        "sold with guarantees of origin is taken out, much higher); guarantees of origin "
-        "(ursprungsgarantier, near zero for certified renewable power); or the marginal producer. The "
-        "choice decides how much every electrification measure abates, so it is a scenario parameter."
-    )),
-    ("Budget year and plan years (budgetår, planår)", (
-        "Each autumn a Swedish council adopts a budget for the next year together with a plan for the "
-        "two years after it (Kommunallagen chapter 11). A budget cycle here is that budget year plus "
-        "two plan years; the investment budget is given per year."
-    )),
-    ("Driftsbudget (operating budget)", (
-        "The municipality's yearly operating budget, separate from the investment budget. An "
-        "investment reaches it as capital cost (depreciation and internal interest) plus changes in "
-        "running and energy costs; the budget impact section shows that effect per year."
-    )),
-]
-
-
 def glossary() -> Html:
-    """The Swedish terms used in the reports, explained once."""
-    items = "".join(f"<dt>{html.escape(t)}</dt><dd>{html.escape(d)}</dd>" for t, d in GLOSSARY)
+    """The Swedish terms used in the reports, explained once, in the report's language."""
+    items = "".join(f"<dt>{html.escape(t(f'gloss.{g}.term'))}</dt><dd>{html.escape(t(f'gloss.{g}.text'))}</dd>"
+                    for g in GLOSSARY_IDS)
     return Html(f'<dl class="ci-glossary">{items}</dl>')
+
+
+def collapsed(heading: str, body: str) -> str:
+    """``body`` (trusted HTML) under a closed ``<details>`` headed ``heading`` (plain text): the
+    appendix and the glossary stay out of the way and out of the print unless opened.
+    """
+    return (f'<details class="ci-appendix"><summary>{html.escape(heading)} '
+            f'<span class="ci-muted">{t("appendix.open")}</span></summary>{body}</details>')
 
 
 def flatten_parameters(d: Mapping, prefix: str = "") -> list[tuple[str, Any]]:
@@ -121,9 +82,9 @@ def parameter_text(v) -> str:
     if isinstance(v, Mapping):
         return ", ".join(f"{k}: {fmt_number(x) if isinstance(x, int | float) else x}" for k, x in v.items()) or "{}"
     if v is None:
-        return "not set"
+        return t("not_set")
     if isinstance(v, bool):
-        return "yes" if v else "no"
+        return yes_no(v)
     if isinstance(v, float) and abs(v) < 1 and v != 0:
         return f"{v:g}"
     if isinstance(v, int | float) and not isinstance(v, bool):
@@ -137,14 +98,18 @@ def parameters_table(result) -> pd.DataFrame:
 
     s = scenario_dict(result)
     desc = {k: (f.description or "") for k, f in Scenario.model_fields.items()}
-    rows = [(k, html.unescape(parameter_text(v)), desc.get(k.split(".")[0], "")) for k, v in flatten_parameters(s)]
-    return pd.DataFrame(rows, columns=["Parameter", "Value", "Meaning"])
+    def shown(key: str, v) -> str:
+        is_year = ("year" in key or key == "budget_cycle") and isinstance(v, int) and not isinstance(v, bool)
+        return fmt_year(v) if is_year else html.unescape(parameter_text(v))
+
+    rows = [(k, shown(k, v), desc.get(k.split(".")[0], "")) for k, v in flatten_parameters(s)]
+    return pd.DataFrame(rows, columns=[t("col.parameter"), t("col.value"), t("col.meaning")])
 
 
 def input_files_table(result) -> pd.DataFrame:
     """Every input file (scenario, city tables) with its SHA-256."""
     rows = [(f"{Path(p).parent.name}/{Path(p).name}", h) for p, h in result.inputs_sha256.items()]
-    return pd.DataFrame(rows, columns=["File", "SHA-256"])
+    return pd.DataFrame(rows, columns=[t("col.file"), "SHA-256"])
 
 
 def sources_markdown(result) -> str | None:
@@ -165,30 +130,27 @@ def sources_markdown(result) -> str | None:
 def assumptions(result) -> Html:
     """Appendix: every parameter, every data file with its hash, the sources of every figure."""
     m = meta(result)
-    parts = ["<h3>Scenario parameters</h3>",
-             paragraph("Every parameter of the scenario file as it was used (defaults included)."),
+    parts = [f"<h3>{t('appendix.parameters')}</h3>", paragraph(t("appendix.parameters.intro")),
              text_table_html(parameters_table(result))]
     notes = (m["scenario"] or {}).get("notes")
     if notes:
-        parts += ["<h3>Scenario notes</h3>", f"<pre>{html.escape(str(notes))}</pre>"]
-    parts += ["<h3>Input files</h3>",
-              paragraph("The files this report was computed from and their SHA-256 hashes: a file with the "
-                        "same hash holds exactly the same data."),
+        parts += [f"<h3>{t('appendix.notes')}</h3>", f"<pre>{html.escape(str(notes))}</pre>"]
+    parts += [f"<h3>{t('appendix.files')}</h3>", paragraph(t("appendix.files.intro")),
               text_table_html(input_files_table(result))]
     saved = isinstance(result, SavedResult)
     measures = result.measures if saved else result.city.measures
     if measures is not None and "source" in measures.columns:
-        parts += ["<h3>Source of each measure's figures</h3>",
-                  table_html(measures[["measure_id", "name", "source"]], labels={"source": "Source"})]
+        parts += [f"<h3>{t('appendix.measure_sources')}</h3>",
+                  table_html(measures[["measure_id", "name", "source"]], labels={"source": t("col.source")})]
     city_notes = "" if saved else result.city.notes
     if city_notes:
-        parts += ["<h3>Notes of the city data</h3>", f"<pre>{html.escape(str(city_notes))}</pre>"]
+        parts += [f"<h3>{t('appendix.city_notes')}</h3>", f"<pre>{html.escape(str(city_notes))}</pre>"]
     text = sources_markdown(result)
-    parts.append("<h3>Sources of the city data (SOURCES.md)</h3>")
+    parts.append(f"<h3>{t('appendix.sources')}</h3>")
     if text:
         parts.append(f'<div class="ci-sources">{markdown_safe(text)}</div>')
     else:
-        parts.append(str(note("The city folder has no SOURCES.md.")))
+        parts.append(str(note(t("appendix.no_sources"))))
     return Html("".join(parts))
 
 
@@ -201,9 +163,9 @@ def run_info(result) -> Html:
         for n in ([notes] if isinstance(notes, str) else notes or []):
             items.append(f"<li>{html.escape(str(n))}</li>")
     if items:
-        parts += ["<h3>Notes from the computation</h3>", f"<ul>{''.join(items)}</ul>"]
+        parts += [f"<h3>{t('appendix.run_notes')}</h3>", f"<ul>{''.join(items)}</ul>"]
     timings = result.timings
     if timings:
-        df = pd.DataFrame({"Step": list(timings), "Time [s]": [float(v) for v in timings.values()]})
-        parts += ["<h3>Computing time</h3>", text_table_html(df, numeric=("Time [s]",))]
+        df = pd.DataFrame({t("col.step"): list(timings), t("col.seconds"): [float(v) for v in timings.values()]})
+        parts += [f"<h3>{t('appendix.timing')}</h3>", text_table_html(df, numeric=(t("col.seconds"),))]
     return Html("".join(parts))

@@ -37,8 +37,13 @@ def _text(values, n=None) -> np.ndarray:
 
 def macc_figure(macc, currency: str, carbon_value: float | None = None,
                 reference_year: int | None = None, title: str | None = None,
-                cost_range: tuple[float, float] | None = None) -> go.Figure:
+                cost_range: tuple[float, float] | None = None, label_ids=None,
+                n_named: int = 4) -> go.Figure:
     """The MAC curve as variable-width bars, one trace (and legend entry) per sector.
+
+    Bars are labelled so that a printed curve can be read: each bar in ``label_ids`` (e.g. the
+    chosen measures) carries its rank on the curve (the ``rank`` column of the curve's table),
+    and the ``n_named`` widest bars also their name.
 
     Parameters
     ----------
@@ -72,6 +77,7 @@ def macc_figure(macc, currency: str, carbon_value: float | None = None,
             name="Carbon value", line={"color": style.CARBON_LINE, "dash": "dash", "width": 2},
             customdata=[[str(currency)]] * 2,
             hovertemplate="Carbon value: %{y:,.0f} %{customdata[0]} per t CO2e<extra></extra>"))
+    _label_bars(fig, curve, label_ids, n_named)
     if not len(curve):
         fig.add_annotation(text="No measure abates emissions in the reference year",
                            showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
@@ -81,6 +87,28 @@ def macc_figure(macc, currency: str, carbon_value: float | None = None,
     fig.update_xaxes(range=[0, total or 1.0])
     fig.update_yaxes(zeroline=True, range=list(cost_range) if cost_range else None)
     return fig
+
+
+def _label_bars(fig: go.Figure, curve: pd.DataFrame, label_ids, n_named: int) -> None:
+    """Rank numbers above (below, for savers) the bars of ``label_ids`` and of the widest
+    ``n_named`` bars; the widest also get their name (cut to 30 characters).
+    """
+    if not len(curve) or "rank" not in curve.columns:
+        return
+    widest = set(curve.nlargest(n_named, "adjusted_tco2e")["measure_id"]) if n_named else set()
+    wanted = set(label_ids or ()) | widest
+    notes = []
+    for row in curve.itertuples(index=False):
+        if row.measure_id not in wanted or not row.adjusted_tco2e > 0:
+            continue
+        name = str(row.name)
+        text = f"{row.rank}" + (f" {name[:29]}…" if row.measure_id in widest and len(name) > 30
+                                else f" {name}" if row.measure_id in widest else "")
+        below = row.cost_per_tco2e < 0
+        notes.append(go.layout.Annotation(x=row.cum_start_tco2e + row.adjusted_tco2e / 2, y=row.cost_per_tco2e,
+                                          text=text, showarrow=False, yshift=-10 if below else 10,
+                                          font={"size": 10}))
+    fig.update_layout(annotations=list(fig.layout.annotations or ()) + notes)
 
 
 def sector_summary_figure(summary: pd.DataFrame, currency: str,
