@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,7 @@ class ScenarioResult:
     grant_rounds: dict[str, Any] = field(default_factory=dict)  # the grant fixed point's status
     inputs_sha256: dict[str, str] = field(default_factory=dict)  # hashed when the run read them
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+    computed_on: str = field(default_factory=lambda: datetime.date.today().isoformat())  # ISO date of the run
 
     @property
     def macc(self) -> pd.DataFrame | None:

@@ -122,10 +122,12 @@ def results_workbook(tables: Mapping[str, pd.DataFrame], *, lang: str, city: str
 def results_workbook_of(result) -> bytes:
     """:func:`results_workbook` of a ``ScenarioResult``: its tables, in the scenario's language
     (default Swedish for a Swedish city), with the city's names for its funding sources and sectors.
+    The cover's date is the day the result was computed (``result.computed_on``), not the day it
+    is saved, so two saves of one result are byte-identical.
     """
     city, scenario = result.city, result.scenario
     funding_sources, sectors = city_names(city)
     return results_workbook(
         result.tables(), lang=default_language(scenario.language, city.country), city=city.name,
         scenario=scenario.title, cycle=scenario.budget_cycle, currency=city.currency, price_year=city.price_year,
-        funding_sources=funding_sources, sectors=sectors)
+        funding_sources=funding_sources, sectors=sectors, date=result.computed_on)
