@@ -15,13 +15,14 @@ from climateinvest import __version__
 from climateinvest.appraisal import appraise
 from climateinvest.cashflows import Flows, build_flows
 from climateinvest.financing import FinancingResult, plan_financing
+from climateinvest.followup import carry_forward
 from climateinvest.io.city import CityData, check_against_scenario, load_city
 from climateinvest.io.files import atomic_write_bytes, atomic_write_text, deterministic_xlsx, sha256_file
 from climateinvest.io.scenario import Scenario, load_scenario
 from climateinvest.io.tabular import text_cells
 from climateinvest.macc import MaccResult, build_macc
 from climateinvest.pathway import PathwayResult, build_pathway
-from climateinvest.portfolio.select import PortfolioResult, flows_for_chosen, select_portfolio
+from climateinvest.portfolio.select import PortfolioResult, flows_for_chosen
 from climateinvest.uncertainty.analysis import UncertaintyResult, run_monte_carlo
 from climateinvest.uncertainty.fixed_portfolio import portfolio_cost_per_tonne
 
@@ -231,13 +232,17 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
 
 
 def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float]) -> ScenarioResult:
+    # Where the cycle starts: the adopted plan and its follow-up, if the scenario names them
+    # (climateinvest.followup); without them the inputs pass through unchanged.
+    start = timed("carry_forward", carry_forward, city, scenario)
+    scenario, city = start.scenario, start.city
     inputs = [scenario.source_file] if scenario.source_file else []
     inputs_sha256 = {str(p): sha256_file(p) for p in sorted({*inputs, *city.files.values()}, key=str)}
 
-    result = run_curve(scenario, city, timed=timed)
+    result = run_curve(scenario, start.candidates, timed=timed)
     flows, measures, macc = result.flows, result.measures, result.steps.macc
     assert macc is not None  # run_curve always builds the curve
-    portfolio = timed("portfolio", select_portfolio, city, scenario, measures, macc.curve)
+    portfolio = timed("portfolio", start.select_portfolio, start.candidates, scenario, measures, macc.curve)
     chosen_flows = flows_for_chosen(city, scenario, portfolio.chosen)
     financing = timed("financing", plan_financing, city, scenario, portfolio.chosen, chosen_flows)
     pathway = timed("pathway", build_pathway, city, scenario, portfolio.chosen, chosen_flows)
@@ -246,8 +251,9 @@ def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float]) -> 
         uncertainty = timed("uncertainty", run_monte_carlo, city, scenario, flows, measures, portfolio.chosen,
                             pathway, macc_curve=macc.curve)
 
+    result.city = city
     result.steps = Steps(macc=macc, portfolio=portfolio, financing=financing, pathway=pathway,
                          uncertainty=uncertainty)
-    result.portfolio_cost_per_tco2e = portfolio_cost_per_tonne(city, scenario, flows, portfolio.chosen, pathway)
+    result.portfolio_cost_per_tco2e = portfolio_cost_per_tonne(city, scenario, chosen_flows, portfolio.chosen, pathway)
     result.timings, result.inputs_sha256 = clock, inputs_sha256
     return result

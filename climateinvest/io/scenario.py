@@ -82,6 +82,10 @@ class Scenario(_Strict):
     monte_carlo: MonteCarlo | None = None
     solver_time_limit_s: float = Field(20.0, gt=0, le=3600)
     notes: str = ""
+    # The next cycle starts from where the city stands (climateinvest.followup): the plan adopted
+    # in an earlier cycle (``climateinvest adopt``) and its follow-up table, both relative to this file.
+    adopted_plan: Path | None = Field(None, description="plans/<cycle>.yaml written by climateinvest adopt")
+    followup: Path | None = Field(None, description="followup/<year>.csv: status per measure and period")
 
     # Set by the loader, not by users: where the file came from.
     source_file: Path | None = Field(None, exclude=True)
@@ -111,6 +115,11 @@ class Scenario(_Strict):
             raise ValueError(f"target.base_year {self.target.base_year} must be before target.year {self.target.year}")
         if self.pathway_end_year < self.target.year:
             raise ValueError("pathway_end_year must not be before target.year")
+        if (self.adopted_plan is None) != (self.followup is None):
+            raise ValueError("adopted_plan and followup go together: name both or neither")
+        if self.followup is not None and self.monte_carlo is not None:
+            raise ValueError("monte_carlo is not available for a cycle built on a follow-up "
+                             "(the carried measures are not drawn); remove monte_carlo or followup")
         return self
 
     def with_changes(self, **changes) -> Scenario:
@@ -184,4 +193,9 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ValidationError(
             Problem(file=name, column="city", value=str(scenario.city), message=f"not a usable path ({e})")
         ) from None
-    return scenario.model_copy(update={"city": city, "source_file": path.resolve()})
+    update = {"city": city, "source_file": path.resolve()}
+    for key in ("adopted_plan", "followup"):
+        given = getattr(scenario, key)
+        if given is not None:
+            update[key] = (given if given.is_absolute() else path.parent / given).resolve()
+    return scenario.model_copy(update=update)
