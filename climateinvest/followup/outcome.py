@@ -39,6 +39,7 @@ def followup_year(followup: pd.DataFrame) -> int:
 
 
 def _light(status: str, cost_dev: float, tonnes_ratio: float, late: bool) -> str:
+    cost_dev, tonnes_ratio = round(cost_dev, 9), round(tonnes_ratio, 9)  # 1.1 M ÷ 1 M − 1 is 10 %, not above
     if status == "cancelled" or cost_dev > COST_RED:
         return "red"
     if status == "delayed" or cost_dev > COST_YELLOW or (status == "done" and tonnes_ratio < TONNES_YELLOW) \
