@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from climateinvest.followup.plan import AdoptedPlan
+from climateinvest.followup.plan import KEY_FIGURES, AdoptedPlan
 from climateinvest.followup.table import latest_status, period_order
 from climateinvest.io.city import CityData, factor_table
 from climateinvest.io.scenario import Scenario
@@ -153,16 +153,8 @@ def what_changed(plan: AdoptedPlan, carried: pd.DataFrame, chosen: pd.DataFrame,
                                        "change", "reason"])
 
 
-CHANGED_FIGURES = (  # (key in the plan's key_figures, step, key of the new run's summary)
-    ("n_measures", "portfolio", "n_measures"),
-    ("investment_total", "financing", "investment_total"),
-    ("grants_total", "financing", "grant_total"),
-    ("loans_total", "financing", "loan_total"),
-    ("financing_gap", "financing", "gap_total"),
-    ("target_year_abatement_tco2e", "pathway", "target_year_abatement_territorial_tco2e"),
-    ("gap_tco2e", "pathway", "gap_tco2e"),
-    ("cost_per_tco2e", "portfolio", "cost_per_tco2e"),
-)
+CHANGED_FIGURES = tuple(f for f in KEY_FIGURES  # the plan's key figures shown on the what-changed page
+                        if f[0] not in ("own_funds_total", "target_year_with_portfolio_tco2e"))
 
 
 def key_figures_changed(plan: AdoptedPlan, summary: dict, carbon_budget_used: float) -> pd.DataFrame:
