@@ -4,6 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CYCLE ?= 2027
+RUN_ID := $(shell date +%Y%m%d-%H%M%S)
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast lab lint typecheck setup clean
@@ -17,8 +18,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# A cycle built on an adopted plan (parameters/2028/) also gets its follow-up pages (followup/).
 run: $(STAMP)
-	$(BIN)/climateinvest report parameters/$(CYCLE)/*.yaml --out reports --jobs 2
+	$(BIN)/climateinvest report parameters/$(CYCLE)/*.yaml --out reports --jobs 2 --run-id $(RUN_ID)
+	$(BIN)/climateinvest followup reports/$(CYCLE)/$(RUN_ID)
 
 # The whole suite: what CI runs.
 test: $(STAMP)

@@ -117,6 +117,29 @@ def cmd_template(args) -> int:
     return EXIT_OK
 
 
+def cmd_adopt(args) -> int:
+    """``climateinvest adopt REPORT_RUN SCENARIO``: keep the adopted plan (never overwritten)."""
+    from climateinvest.followup import adopt_scenario
+
+    path = adopt_scenario(args.run, args.scenario, args.city)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_followup(args) -> int:
+    """``climateinvest followup REPORT_RUN``: plan against outcome, what changed, green-loan and EU
+    Mission reports for every scenario of the run built on an adopted plan.
+    """
+    from climateinvest.report.followup import write_followup_reports
+
+    written = write_followup_reports(args.run)
+    for path in written:
+        print(path)
+    if not written:
+        print("no scenario of this run builds on an adopted plan: nothing to follow up", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``climateinvest`` command."""
     p = argparse.ArgumentParser(prog="climateinvest", description="Climate investment plans for cities.")
@@ -142,6 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="language of the reports (default: the scenario's language, else sv for a Swedish city)")
     b.add_argument("--pdf", action="store_true", help="also print each report to a PDF beside it (needs chromium)")
     b.set_defaults(func=cmd_report)
+
+    a = sub.add_parser("adopt", help="record a scenario of a report run as the cycle's adopted plan")
+    a.add_argument("run", help="report run folder (reports/<cycle>/<run id>) or a scenario's result folder")
+    a.add_argument("scenario", help="the scenario's name in the run (e.g. base)")
+    a.add_argument("--city", default=None, help="city folder for plans/ (default: the one the run read)")
+    a.set_defaults(func=cmd_adopt)
+
+    f = sub.add_parser("followup", help="follow-up reports (Swedish) for the run's scenarios built on a plan")
+    f.add_argument("run", help="report run folder written by climateinvest report")
+    f.set_defaults(func=cmd_followup)
 
     t = sub.add_parser("template", help="write a city workbook (.xlsx) or CSV folder to fill in")
     t.add_argument("out")

@@ -14,6 +14,7 @@ from climateinvest import __version__
 from climateinvest.appraisal import appraise, stakeholders
 from climateinvest.cashflows import Flows, build_flows
 from climateinvest.financing import FinancingResult
+from climateinvest.followup import carry_forward
 from climateinvest.io.city import CityData, check_scenario, load_city
 from climateinvest.io.files import (
     atomic_write_bytes,
@@ -248,14 +249,20 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
 
 
 def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float]) -> ScenarioResult:
+    # Where the cycle starts: the adopted plan and its follow-up, if the scenario names them
+    # (climateinvest.followup); without them the inputs pass through unchanged.
+    start = timed("carry_forward", carry_forward, city, scenario)
+    scenario, city = start.scenario, start.city
     inputs = [scenario.source_file] if scenario.source_file else []
     inputs_sha256 = {str(p): sha256_file(p) for p in sorted({*inputs, *city.files.values()}, key=str)}
 
-    result = run_curve(scenario, city, timed=timed)
+    result = run_curve(scenario, start.candidates, timed=timed)
     flows, curve = result.flows, result.steps.macc
     assert curve is not None  # run_curve always builds the curve
-    # selection and grant allocation to a fixed point: the costs use the plan's own grants
-    fixed = timed("portfolio", select_with_grants, city, scenario, flows, result.measures, curve)
+    # selection and grant allocation to a fixed point: the costs use the plan's own grants; a
+    # follow-up cycle selects among the candidates and carries the adopted plan's measures
+    fixed = timed("portfolio", select_with_grants, start.candidates, scenario, flows, result.measures, curve,
+                  select=start.select_portfolio, whole_city=city)
     measures, macc, portfolio, financing = fixed.measures, fixed.macc, fixed.portfolio, fixed.financing
     chosen_flows = fixed.chosen_flows
     result.measures = measures
@@ -265,10 +272,12 @@ def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float]) -> 
         uncertainty = timed("uncertainty", run_monte_carlo, city, scenario, flows, measures, portfolio.chosen,
                             pathway, macc_curve=macc.curve)
 
+    result.city = city
     result.steps = Steps(macc=macc, portfolio=portfolio, financing=financing, pathway=pathway,
                          uncertainty=uncertainty)
-    result.portfolio_cost_per_tco2e = portfolio_cost_per_tonne(city, scenario, flows, portfolio.chosen, pathway)
-    result.stakeholders = stakeholders(flows, city, scenario.real_rate, measures["grant_share"].to_numpy(float))
+    result.portfolio_cost_per_tco2e = portfolio_cost_per_tonne(city, scenario, chosen_flows, portfolio.chosen, pathway)
+    result.stakeholders = stakeholders(flows, start.candidates, scenario.real_rate,
+                                       measures["grant_share"].to_numpy(float))
     result.grant_rounds = {"status": fixed.status, "rounds": fixed.rounds, "converged": fixed.converged}
     result.timings, result.inputs_sha256 = clock, inputs_sha256
     return result

@@ -22,6 +22,7 @@ LAYERS = [
     {"pathway"},
     {"portfolio"},
     {"uncertainty"},
+    {"followup"},
     {"run"},
     {"report"},
     {"batch"},
@@ -70,7 +71,7 @@ def test_top_level_holds_at_most_16_modules_and_folders():
     assert len(entries) <= 16, sorted(p.name for p in entries)
 
 
-@pytest.mark.parametrize("folder", ["io", "portfolio", "uncertainty", "report", "batch"])
+@pytest.mark.parametrize("folder", ["io", "portfolio", "uncertainty", "followup", "report", "batch"])
 def test_families_are_folders_with_a_public_api(folder):
     init = PACKAGE / folder / "__init__.py"
     assert init.is_file()

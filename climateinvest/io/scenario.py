@@ -155,6 +155,10 @@ class Scenario(_Strict):
     language: Literal["sv", "en"] | None = Field(
         None, description="language of the reports; default sv for a city with country SE, else en"
     )
+    # The next cycle starts from where the city stands (climateinvest.followup): the plan adopted
+    # in an earlier cycle (``climateinvest adopt``) and its follow-up table, both relative to this file.
+    adopted_plan: Path | None = Field(None, description="plans/<cycle>.yaml written by climateinvest adopt")
+    followup: Path | None = Field(None, description="followup/<year>.csv: status per measure and period")
 
     # Set by the loader, not by users: where the file came from.
     source_file: Path | None = Field(None, exclude=True)
@@ -272,6 +276,11 @@ class Scenario(_Strict):
         if self.pathway_end_year < self.target.year:
             raise ValueError(f"pathway_end_year: must not be before target.year ({self.target.year}), "
                              f"got {self.pathway_end_year}")
+        if (self.adopted_plan is None) != (self.followup is None):
+            raise ValueError("adopted_plan and followup go together: name both or neither")
+        if self.followup is not None and self.monte_carlo is not None:
+            raise ValueError("monte_carlo is not available for a cycle built on a follow-up "
+                             "(the carried measures are not drawn); remove monte_carlo or followup")
         return self
 
     def with_changes(self, **changes) -> Scenario:
@@ -378,4 +387,9 @@ def load_scenario(path: str | Path) -> Scenario:
             Problem(file=name, column="city", value=str(scenario.city), message=f"not a usable path ({e})",
                     where="key")
         ) from None
-    return scenario.model_copy(update={"city": city, "source_file": path.resolve()})
+    update = {"city": city, "source_file": path.resolve()}
+    for key in ("adopted_plan", "followup"):
+        given = getattr(scenario, key)
+        if given is not None:
+            update[key] = (given if given.is_absolute() else path.parent / given).resolve()
+    return scenario.model_copy(update=update)

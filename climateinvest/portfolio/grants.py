@@ -81,30 +81,51 @@ def allocated_shares(city: CityData, financing: FinancingResult, chosen_flows: F
     got = financing.grants_by_measure if financing.grants_by_measure is not None else pd.Series(dtype=float)
     invest = pd.Series(chosen_flows.capex.sum(axis=1), index=list(chosen_flows.measure_ids))
     for mid, amount in got.items():
+        if mid not in lone.index:  # a measure carried from an adopted plan, not a candidate
+            continue
         lone[mid] = amount / invest[mid] if invest[mid] > 0 else 0.0
         words[mid] = f"allocated in the financing plan: {amount:,.2f}"
     return lone.to_numpy(float), words.tolist()
 
 
+def plan_shares(financing: FinancingResult, chosen_flows: Flows) -> np.ndarray:
+    """(K,) [share of the investment] the grants the financing plan allocates to each chosen
+    measure (``chosen_flows`` order), 0 where it allocates none.
+    """
+    got = financing.grants_by_measure if financing.grants_by_measure is not None else pd.Series(dtype=float)
+    invest = chosen_flows.capex.sum(axis=1)
+    amount = got.reindex(list(chosen_flows.measure_ids)).fillna(0.0).to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(invest > 0, amount / np.where(invest > 0, invest, 1.0), 0.0)
+
+
 def select_with_grants(city: CityData, scenario: Scenario, flows: Flows, measures: pd.DataFrame,
-                       macc: MaccResult, max_rounds: int = MAX_ROUNDS) -> GrantFixedPoint:
+                       macc: MaccResult, max_rounds: int = MAX_ROUNDS, select=None,
+                       whole_city: CityData | None = None) -> GrantFixedPoint:
     """Iterate selection and grant allocation to a fixed point (module docstring).
 
     Parameters
     ----------
-    city, scenario : the run's
-    flows : every measure's flows at its appraisal start year
+    city, scenario : the run's (``city``: the candidates the selection may choose)
+    flows : every candidate's flows at its appraisal start year
     measures, macc : the round-1 appraisal (lone-candidate grants) and its MAC curve
     max_rounds : int  at most this many selections
+    select : callable like :func:`~climateinvest.portfolio.select.select_portfolio` (default); a
+        follow-up cycle passes ``CycleStart.select_portfolio``, which adds the measures carried
+        from the adopted plan to the chosen ones
+    whole_city : the city of every chosen measure (candidates and carried ones); default ``city``.
+        The financing plan and its grants cover all chosen measures.
     """
+    select = select or select_portfolio
+    whole = whole_city if whole_city is not None else city
     last = None
     converged = False
     rounds = 0
     while True:
         rounds += 1
-        portfolio = select_portfolio(city, scenario, measures, macc.curve)
-        cf = flows_for_chosen(city, scenario, portfolio.chosen)
-        financing = plan_financing(city, scenario, portfolio.chosen, cf)
+        portfolio = select(city, scenario, measures, macc.curve)
+        cf = flows_for_chosen(whole, scenario, portfolio.chosen)
+        financing = plan_financing(whole, scenario, portfolio.chosen, cf)
         grant, basis = allocated_shares(city, financing, cf)
         key = tuple(zip(portfolio.chosen["measure_id"], portfolio.chosen["start_year"].astype(int), strict=True))
         used = measures.set_index("measure_id")["grant_share"].reindex(city.measure_ids).to_numpy(float)
@@ -123,7 +144,9 @@ def select_with_grants(city: CityData, scenario: Scenario, flows: Flows, measure
     else:
         status = (f"no fixed point within {max_rounds} selections: the last selection is reported, costed "
                   "with the grants its financing plan allocates")
-    portfolio = replace(portfolio, chosen=recost_chosen(city, scenario, portfolio.chosen, cf, measures))
+    # the chosen measures costed with the grants the financing plan allocates, exactly (carried ones too)
+    allocated = pd.DataFrame({"measure_id": list(cf.measure_ids), "grant_share": plan_shares(financing, cf)})
+    portfolio = replace(portfolio, chosen=recost_chosen(whole, scenario, portfolio.chosen, cf, allocated))
     return GrantFixedPoint(measures=measures, macc=macc, portfolio=portfolio, financing=financing,
                            chosen_flows=cf, rounds=rounds, converged=converged, status=status)
 
