@@ -118,7 +118,9 @@ class DaskEngine:
             with _sigint_ignored():
                 self.cluster = LocalCluster(
                     n_workers=self.jobs, threads_per_worker=1, processes=True, host=LOCALHOST,
-                    scheduler_port=0, dashboard_address=None, silence_logs=logging.CRITICAL)
+                    scheduler_port=0, dashboard_address=None, silence_logs=logging.CRITICAL,
+                    # its HTTP server (health checks; no dashboard) on a free port of 127.0.0.1 too
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": f"{LOCALHOST}:0"})
                 self.client = Client(self.cluster)
                 self.client.register_plugin(LocalWorkerGuard(os.getpid()))
         return self
