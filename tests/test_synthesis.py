@@ -185,7 +185,7 @@ def test_synthesis_of_the_test_cities_on_dask(tmp_path):
     page = (folder / "synthesis.html").read_text(encoding="utf-8")
     assert "Städernas klimatinvesteringsplaner, budget 2027" in page and "<script" not in page.split("</head>")[1]
     assert "1 EUR (2025 års priser) = 11,0000 SEK (2024 års priser)" in page
-    assert "trasigby" in page and 'href="storby/index.html"' in page
+    assert "trasigby" in page and 'href="Storby/index.html"' in page and "<td>bidrag</td>" in page
     from climateinvest.report.html_export import outside_references
 
     assert outside_references(page) == []

@@ -89,6 +89,8 @@ WORDS = {
     },
 }
 MONEY = ("investment", "grants", "loans", "own_funds", "financing_gap")
+KINDS = {"sv": {"grant": "bidrag", "loan": "lån", "own_funds": "egna medel", "gap": "finansieringsgap"},
+         "en": {"grant": "grant", "loan": "loan", "own_funds": "own funds", "gap": "financing gap"}}
 
 
 def _table(df: pd.DataFrame, columns: list[tuple[str, str, str]]) -> str:
@@ -117,6 +119,8 @@ def synthesis_html(manifest: dict, tables: dict[str, pd.DataFrame], conv, langua
     esc = html.escape
     cur, year = esc(conv.currency), conv.price_year
     m = lambda k: f"{w[k]} [{cur}]"  # noqa: E731 - a header with its unit
+    tonnes = lambda k: f"{w[k]} [t CO2e/{'år' if language == 'sv' else 'yr'}]"  # noqa: E731
+    kinds = KINDS[language]
     cities = tables["cities"]
     n_ok = len(cities)
     parts = [f'<section class="ci-title"><div class="ci-kicker">{esc(w["kicker"])}</div>'
@@ -126,16 +130,19 @@ def synthesis_html(manifest: dict, tables: dict[str, pd.DataFrame], conv, langua
              f'<p>{esc(w["headline_note"].format(scenario=manifest["headline_scenario"]))}</p></section>']
 
     totals = tables["totals"].assign(label=lambda d: [
-        m(f) if f in MONEY else (w[f] + (" [t CO2e/år]" if language == "sv" else " [t CO2e/yr]")
-                                 if f.endswith("tco2e") else w[f]) for f in d["figure"]])
+        m(f) if f in MONEY else tonnes(f) if f.endswith("tco2e") else w[f] for f in d["figure"]])
     parts.append(f"<h2>{esc(w['totals'])}</h2>" + _table(totals, [
         ("label", w["figure"], "text"), ("total", w["total"], "number"),
         ("per_capita", w["per_capita"], "decimal"), ("cities", w["cities_n"], "number")]))
     parts.append(f"<h2>{esc(w['by_payer'])}</h2>" + _table(tables["by_payer"], [
         ("payer", w["payer"], "text"), ("investment", m("investment"), "number")]))
-    parts.append(f"<h2>{esc(w['by_kind'])}</h2>" + _table(tables["by_kind"], [
+    by_kind = tables["by_kind"].assign(kind=lambda d: [kinds.get(k, k) for k in d["kind"]])
+    by_source = tables["by_source"].assign(kind=lambda d: [kinds.get(k, k) for k in d["kind"]],
+                                           source=lambda d: [w["financing_gap"] if s == "financing_gap" else s
+                                                             for s in d["source"]])
+    parts.append(f"<h2>{esc(w['by_kind'])}</h2>" + _table(by_kind, [
         ("kind", w["kind"], "text"), ("amount", m("investment"), "number")]))
-    parts.append(f"<h2>{esc(w['by_source'])}</h2>" + _table(tables["by_source"], [
+    parts.append(f"<h2>{esc(w['by_source'])}</h2>" + _table(by_source, [
         ("source", w["source"], "text"), ("kind", w["kind"], "text"), ("amount", m("investment"), "number")]))
     parts.append(f"<h2>{esc(w['by_sector'])}</h2>" + _table(tables["by_sector"], [
         ("sector", w["sector"], "text"), ("baseline_tco2e", w["baseline"], "number"),
@@ -158,12 +165,12 @@ def synthesis_html(manifest: dict, tables: dict[str, pd.DataFrame], conv, langua
         ("investment_per_capita", f"{w['investment_per_capita']} [{cur}]", "number"),
         ("grants", m("grants"), "number"), ("loans", m("loans"), "number"),
         ("own_funds", m("own_funds"), "number"), ("financing_gap", m("financing_gap"), "number"),
-        ("abatement_tco2e", w["abatement_tco2e"], "number"), ("gap_tco2e", w["gap_tco2e"], "number"),
+        ("abatement_tco2e", tonnes("abatement_tco2e"), "number"), ("gap_tco2e", tonnes("gap_tco2e"), "number"),
         ("measures", w["measures"], "number"), ("link", w["links"], "html")]))
     parts.append(f"<h2>{esc(w['scenarios'])}</h2>" + _table(tables["scenarios"], [
         ("scenario", w["scenario"], "text"), ("cities", w["cities_n"], "number"),
         ("investment", m("investment"), "number"), ("financing_gap", m("financing_gap"), "number"),
-        ("abatement_tco2e", w["abatement_tco2e"], "number"), ("gap_tco2e", w["gap_tco2e"], "number")]))
+        ("abatement_tco2e", tonnes("abatement_tco2e"), "number"), ("gap_tco2e", tonnes("gap_tco2e"), "number")]))
 
     follow = tables["followup"]
     parts.append(f"<h2>{esc(w['followup'])}</h2>")
