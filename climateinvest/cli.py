@@ -93,14 +93,33 @@ def cmd_report(args) -> int:
         return EXIT_INVALID
     from climateinvest.batch.runner import run_batch
 
-    return run_batch(args.scenarios, out=args.out, jobs=args.jobs, run_id=args.run_id, lang=args.lang, pdf=args.pdf)
+    return run_batch(args.scenarios, out=args.out, jobs=args.jobs, run_id=args.run_id, scheduler=args.scheduler,
+                     lang=args.lang, pdf=args.pdf)
+
+
+def cmd_synthesis(args) -> int:
+    """``climateinvest synthesis CITY...``: every city's scenario reports and their national synthesis.
+
+    Needs the ``report`` extra (the reports, and Dask); without it the command says how to
+    install it and exits 2.
+    """
+    missing = _missing_report_packages()
+    if missing:
+        print(f"the synthesis command needs {', '.join(missing)}: pip install 'climateinvest[report]'",
+              file=sys.stderr)
+        return EXIT_INVALID
+    from climateinvest.batch.synthesis import run_synthesis
+
+    return run_synthesis(args.cities, args.cycle, out=args.out, jobs=args.jobs, scheduler=args.scheduler,
+                         run_id=args.run_id, conversions=args.conversions, headline=args.scenario,
+                         language=args.language)
 
 
 def _missing_report_packages() -> list[str]:
     """The packages of the ``report`` extra that cannot be imported here."""
     from importlib.util import find_spec
 
-    return [name for name in ("plotly", "papermill", "nbconvert", "nbformat", "ipykernel", "ipywidgets")
+    return [name for name in ("plotly", "papermill", "nbconvert", "nbformat", "ipykernel", "ipywidgets", "distributed")
             if find_spec(name) is None]
 
 
@@ -164,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--lang", choices=("sv", "en"), default=None,
                    help="language of the reports (default: the scenario's language, else sv for a Swedish city)")
     b.add_argument("--pdf", action="store_true", help="also print each report to a PDF beside it (needs chromium)")
+    b.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address (tcp://host:8786); default a LocalCluster of --jobs workers on "
+                        "127.0.0.1; 'in-process' runs every notebook here, one after another")
     b.set_defaults(func=cmd_report)
 
     a = sub.add_parser("adopt", help="record a scenario of a report run as the cycle's adopted plan")
@@ -175,6 +197,21 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("followup", help="follow-up reports (Swedish) for the run's scenarios built on a plan")
     f.add_argument("run", help="report run folder written by climateinvest report")
     f.set_defaults(func=cmd_followup)
+
+    y = sub.add_parser("synthesis", help="every city's scenario reports and a national synthesis of them")
+    y.add_argument("cities", nargs="+", help="city folders (city.yaml and scenarios/*.yaml), or folders of them")
+    y.add_argument("--cycle", type=int, required=True, help="budget cycle: the scenarios with this budget_cycle")
+    y.add_argument("--out", default="reports", help="reports root; each run gets a new folder <cycle>/<run id>/")
+    y.add_argument("--jobs", type=int, default=1, help="Dask worker processes of the local cluster")
+    y.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address (tcp://host:8786); default a LocalCluster on 127.0.0.1")
+    y.add_argument("--run-id", default=None, help="name of the run folder (default: date and time)")
+    y.add_argument("--conversions", default=None,
+                   help="YAML file of currency and price-year factors into one currency (needed when the "
+                        "cities' currencies or price years differ)")
+    y.add_argument("--scenario", default="base", help="the scenario name each city is summed with (default base)")
+    y.add_argument("--language", default="sv", choices=("sv", "en"), help="language of the synthesis page")
+    y.set_defaults(func=cmd_synthesis)
 
     t = sub.add_parser("template", help="write a city workbook (.xlsx) or CSV folder to fill in")
     t.add_argument("out")

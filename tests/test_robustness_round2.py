@@ -514,17 +514,20 @@ def tiny_notebook(path: Path, body: str) -> Path:
 
 @pytest.mark.slow
 def test_a_worker_killed_by_sigkill_fails_its_scenario_and_the_others_run(tmp_path):
-    from climateinvest.batch.runner import Pool
+    # On Dask (a LocalCluster of two workers) each scenario's notebook runs in a task process,
+    # a child of its Dask worker: the kernel's parent killed is that task process.
+    from climateinvest.batch.engine import DaskEngine
 
     run = tmp_path / "run"
     run.mkdir()
-    tasks = [{"run_folder": str(run), "name": name, "scenario_path": "", "date": "2027-01-01",
+    tasks = [{"kind": "report", "run_folder": str(run), "name": name, "scenario_path": "", "date": "2027-01-01",
               "title": name, "timeout": 300,
               "notebook": str(tiny_notebook(tmp_path / f"{name}.ipynb", NOTEBOOK_CELLS[kind]))}
              for name, kind in (("first", "ok"), ("victim", "killed"), ("third", "ok"))]
-    started, records = [], {}
-    Pool(2).run(tasks, lambda t: started.append(t["name"]), lambda r: records.setdefault(r["name"], r))
-    assert sorted(started) == sorted(records) == ["first", "third", "victim"]
+    records = {}
+    with DaskEngine(2) as engine:
+        engine.run(tasks, lambda task, r: records.setdefault(task["name"], r))
+    assert sorted(records) == ["first", "third", "victim"]
     assert records["victim"]["status"] == "failed"
     assert "killed by SIGKILL (9)" in records["victim"]["error"]
     assert records["first"]["status"] == records["third"]["status"] == "ok", records
@@ -566,7 +569,7 @@ def test_a_batch_with_clashing_names_keeps_every_report(tmp_path):
 
 
 def test_signal_names_in_a_dead_worker_record(tmp_path):
-    from climateinvest.batch.runner import died
+    from climateinvest.batch.worker import died
 
     (tmp_path / ".x.partial").mkdir()
     rec = died({"run_folder": str(tmp_path), "name": "x"}, -signal.SIGKILL)

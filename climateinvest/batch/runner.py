@@ -40,7 +40,6 @@ Exit code: 0 all ok; 1 some scenario (or the comparison) failed, the others are 
 from __future__ import annotations
 
 import datetime as _dt
-import multiprocessing
 import os
 import re
 import shutil
@@ -49,18 +48,12 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from multiprocessing import connection as mp_connection
 from pathlib import Path
 
 from climateinvest.batch.index import Run, saved_summary
-from climateinvest.batch.worker import (
-    compare_all,
-    discard_partial,
-    remove_outputs,
-    report_one,
-    worker_main,
-)
+from climateinvest.batch.worker import remove_outputs
 from climateinvest.io.files import check_output, sha256_file
+from climateinvest.io.output_columns import default_language
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 REPORT_NOTEBOOK = "scenario_report.ipynb"
@@ -205,130 +198,169 @@ def _progress(i: int, n: int, label: str, rec: dict, stream) -> None:
     print(msg, file=stream, flush=True)
 
 
+def check_batch(scenarios, cities: dict | None = None) -> list[tuple[Path, object | None, str | None]]:
+    """(path, scenario or None, problems or None) of every scenario file, validated as a run would."""
+    cities = {} if cities is None else cities
+    return [(Path(p), *validate(Path(p), cities)) for p in scenarios]
+
+
+class BatchRun:
+    """One run folder of scenario reports: its manifest (``index.Run``), its tasks and the records
+    that come back, whichever engine runs the tasks.
+
+    ``checked`` is :func:`check_batch`'s list (at least one valid file); ``folder`` the new run
+    folder. ``label`` goes before each progress line (the city, in a synthesis). ``lang`` ("sv",
+    "en") is every report's language (default: each scenario's ``language``, else Swedish for a
+    Swedish city).
+    """
+
+    def __init__(self, folder: Path, checked: list, cities: dict, *, jobs: int, engine: dict,
+                 stream, timeout: float | None = None, label: str = "", lang: str | None = None):
+        valid = [s for _, s, _ in checked if s is not None]
+        cycles = sorted({s.budget_cycle for s in valid})
+        self.cycle = str(cycles[0]) if len(cycles) == 1 else "mixed"
+        self.folder, self.stream, self.label = folder, stream, label
+        self.run = Run(folder, self.cycle, jobs, [str(p) for p, _, _ in checked])
+        self.run.data["engine"] = engine
+        self.date = _dt.date.today().isoformat()
+        self.tasks: list[dict] = []
+        report_nb = notebook_path(REPORT_NOTEBOOK)
+        for (p, s, err), name in zip(checked, unique_names([p for p, _, _ in checked]), strict=True):
+            rec = {"file": str(p), "name": name, "title": s.title if s else None,
+                   "sha256": sha256_file(p) if p.is_file() else None,
+                   "parameters": s.model_dump(mode="json") if s else None,
+                   "status": "pending" if s else "failed", "error": err, "traceback": None,
+                   "inputs_sha256": None, "summary": None, "timings_s": None, "seconds": None,
+                   "warnings": [], "outputs": {}}
+            self.run.scenarios.append(rec)
+            if s is not None:
+                city = cities[str(s.city)]
+                self.tasks.append({"kind": "report", "run_folder": str(folder), "name": name,
+                                   "notebook": str(report_nb), "scenario_path": str(p.resolve()),
+                                   "date": self.date, "timeout": timeout,
+                                   "language": default_language(lang or s.language, city.country),
+                                   "title": f"{s.title} — {city.name}, klimatinvesteringsplan {s.budget_cycle}",
+                                   "footer": f"{city.name} · budget {s.budget_cycle} · {s.title} · {self.date}"})
+        self.by_name = {r["name"]: r for r in self.run.scenarios}
+        self.n, self.done = len(checked), 0
+        self.run.write()
+        for rec in self.run.scenarios:
+            if rec["status"] == "failed":
+                self.done += 1
+                _progress(self.done, self.n, self._label(rec),
+                          {"status": "failed", "seconds": 0, "error": rec["error"]}, stream)
+
+    def _label(self, rec: dict) -> str:
+        return f"{self.label}{Path(rec['file']).name}"
+
+    def record(self, task: dict, result: dict) -> None:
+        """Take one scenario's record back from its task; rewrite the manifest."""
+        rec = self.by_name[result["name"]]
+        rec.update({k: result[k] for k in ("status", "error", "traceback", "warnings", "outputs", "seconds")})
+        if result["status"] == "ok":
+            saved = saved_summary(self.folder / rec["name"])
+            rec["inputs_sha256"] = saved.get("inputs_sha256")
+            rec["summary"] = saved.get("summary")
+            rec["timings_s"] = saved.get("timings_s")
+        self.done += 1
+        _progress(self.done, self.n, self._label(rec), rec, self.stream)
+        self.run.write()
+
+    def comparison_task(self) -> dict | None:
+        """The comparison's task when at least two scenarios succeeded (else None, recorded as skipped)."""
+        ok = [r for r in self.run.scenarios if r["status"] == "ok"]
+        if len(ok) < 2:
+            self.run.data["comparison"] = {"status": "skipped: fewer than two scenarios succeeded"}
+            return None
+        self.run.data["comparison"] = {"status": "running"}
+        self.run.write()
+        language = next(t["language"] for t in self.tasks if t["name"] == ok[0]["name"])
+        return {"kind": "compare", "name": "comparison", "run_folder": str(self.folder),
+                "notebook": str(notebook_path(COMPARISON_NOTEBOOK)),
+                "folders": [str(self.folder / r["name"]) for r in ok], "scenarios": [r["name"] for r in ok],
+                "date": self.date, "language": language, "title": f"Scenario comparison — budget {self.cycle}",
+                "footer": f"Scenario comparison · budget {self.cycle} · {self.date}"}
+
+    def record_comparison(self, comp: dict, scenarios: list[str]) -> None:
+        """Take the comparison's record back; say it on the progress stream."""
+        comp = {k: v for k, v in comp.items() if k != "name"} | {"scenarios": scenarios}
+        self.run.data["comparison"] = comp
+        print(f"{self.label}comparison {comp['status']} {comp['seconds'] or 0:.1f} s"
+              + (f": {comp['error']}" if comp.get("error") else ""), file=self.stream, flush=True)
+        self.run.write()
+
+    def interrupted(self) -> None:
+        """After an interrupt (every task stopped): reconcile the folder, mark the run incomplete."""
+        _reconcile(self.folder, self.run)
+        self.run.finish(interrupted=True)
+
+    def finish(self) -> int:
+        """Stamp the run complete (with failures or not); the exit code."""
+        self.run.finish()
+        return EXIT_OK if self.run.data["status"] == "complete" else EXIT_FAILED
+
+
+def run_comparisons(engine, batches: list[BatchRun]) -> None:
+    """Each batch's comparison (where two scenarios succeeded), all on ``engine`` at once."""
+    tasks = [(b, t) for b in batches if (t := b.comparison_task()) is not None]
+    owner = {id(t): b for b, t in tasks}
+    engine.run([t for _, t in tasks], lambda task, comp: owner[id(task)].record_comparison(comp, task["scenarios"]))
+
+
 def run_batch(scenarios, out: str | Path = "reports", jobs: int = 1, run_id: str | None = None, *,
-              stream=None, timeout: float | None = None, lang: str | None = None, pdf: bool = False) -> int:
+              stream=None, timeout: float | None = None, scheduler: str | None = None,
+              lang: str | None = None, pdf: bool = False) -> int:
     """Reports for ``scenarios`` (scenario file paths) in a new run folder under ``out``.
 
-    Prints one progress line per scenario to ``stream`` (stderr) and the path of ``index.html``
-    on stdout. ``timeout`` [s] limits each notebook cell (default ``CELL_TIMEOUT_S``). Returns the
-    exit code (module docstring). ``lang`` ("sv", "en") is the language of every report (default:
-    each scenario's ``language``, else Swedish for a Swedish city); ``pdf`` also prints each
-    report to a PDF beside it where Chromium is available.
+    The notebooks run on Dask (``batch.engine``): a ``LocalCluster`` of ``jobs`` worker processes
+    on 127.0.0.1, or the running cluster at ``scheduler`` (``tcp://host:8786``);
+    ``scheduler="in-process"`` runs them here, one after another. Prints one progress line per
+    scenario to ``stream`` (stderr) and the path of ``index.html`` on stdout. ``timeout`` [s]
+    limits each notebook cell (default ``CELL_TIMEOUT_S``). Returns the exit code (module docstring).
+    ``lang`` ("sv", "en") is the language of every report (default: each scenario's ``language``,
+    else Swedish for a Swedish city); ``pdf`` also prints each report to a PDF beside it where
+    Chromium is available.
     """
-    from climateinvest.io.output_columns import default_language
+    from climateinvest.batch.engine import describe, make_engine
 
     stream = stream or sys.stderr
-    paths = [Path(p) for p in scenarios]
     jobs = max(1, int(jobs or 1))
     cities: dict = {}
-    checked = [(p, *validate(p, cities)) for p in paths]
+    checked = check_batch(scenarios, cities)
     valid = [(p, s) for p, s, err in checked if s is not None]
     if not valid:
         for p, _, err in checked:
             print(f"{p}: {err}", file=stream)
         return EXIT_INVALID
-
     cycles = sorted({s.budget_cycle for _, s in valid})
     cycle = str(cycles[0]) if len(cycles) == 1 else "mixed"
     # never into an input folder, nor over an input (ValidationError: exit 2, nothing written)
     root = check_output(out, [*(p for p, _ in valid), *(s.city for _, s in valid)])
+    engine = make_engine(jobs, scheduler)
     folder = new_run_folder(root / cycle, run_id)  # workers run elsewhere
-    run = Run(folder, cycle, jobs, [str(p) for p in paths])
-    date = _dt.date.today().isoformat()
-    names = unique_names(paths)
-    report_nb = notebook_path(REPORT_NOTEBOOK)
-    tasks = []
-    for (p, s, err), name in zip(checked, names, strict=True):
-        rec = {"file": str(p), "name": name, "title": s.title if s else None,
-               "sha256": sha256_file(p) if p.is_file() else None,
-               "parameters": s.model_dump(mode="json") if s else None,
-               "status": "pending" if s else "failed", "error": err, "traceback": None,
-               "inputs_sha256": None, "summary": None, "timings_s": None, "seconds": None,
-               "warnings": [], "outputs": {}}
-        run.scenarios.append(rec)
-        if s is not None:
-            city = cities[str(s.city)]
-            tasks.append({"run_folder": str(folder), "name": name, "notebook": str(report_nb),
-                          "scenario_path": str(p.resolve()), "date": date, "timeout": timeout,
-                          "language": default_language(lang or s.language, city.country),
-                          "title": f"{s.title} — {city.name}, klimatinvesteringsplan {s.budget_cycle}",
-                          "footer": f"{city.name} · budget {s.budget_cycle} · {s.title} · {date}"})
-    run.write()
-    n = len(paths)
-    done = 0
-    for rec in run.scenarios:
-        if rec["status"] == "failed":
-            done += 1
-            failed = {"status": "failed", "seconds": 0, "error": rec["error"]}
-            _progress(done, n, Path(rec["file"]).name, failed, stream)
-    by_name = {r["name"]: r for r in run.scenarios}
-
-    def record(result: dict) -> None:
-        nonlocal done
-        rec = by_name[result["name"]]
-        rec.update({k: result[k] for k in ("status", "error", "traceback", "warnings", "outputs", "seconds")})
-        if result["status"] == "ok":
-            saved = saved_summary(folder / rec["name"])
-            rec["inputs_sha256"] = saved.get("inputs_sha256")
-            rec["summary"] = saved.get("summary")
-            rec["timings_s"] = saved.get("timings_s")
-        done += 1
-        _progress(done, n, Path(rec["file"]).name, rec, stream)
-        run.write()
-
-    pool = None
+    batch = None
     try:
         with _sigterm_as_interrupt():
-            if jobs == 1 or len(tasks) <= 1:
-                for task in tasks:
-                    by_name[task["name"]]["status"] = "running"
-                    record(report_one(task))
-            else:
-                pool = Pool(min(jobs, len(tasks)))
-                pool.run(tasks, lambda t: by_name[t["name"]].update(status="running"), record)
-                pool = None
-
-            ok = [r for r in run.scenarios if r["status"] == "ok"]
-            if len(ok) >= 2:
-                run.data["comparison"] = {"status": "running"}
-                run.write()
-                comp = compare_all(
-                    {
-                        "run_folder": str(folder),
-                        "notebook": str(notebook_path(COMPARISON_NOTEBOOK)),
-                        "folders": [str(folder / r["name"]) for r in ok],
-                        "date": date,
-                        "language": next(tk["language"] for tk in tasks if tk["name"] == ok[0]["name"]),
-                        "title": f"Scenario comparison — budget {cycle}",
-                        "footer": f"Scenario comparison · budget {cycle} · {date}",
-                    }
-                )
-                comp["scenarios"] = [r["name"] for r in ok]
-                run.data["comparison"] = comp
-                print(
-                    f"comparison {comp['status']} {comp['seconds']:.1f} s"
-                    + (f": {comp['error']}" if comp.get("error") else ""),
-                    file=stream,
-                    flush=True,
-                )
-            else:
-                run.data["comparison"] = {"status": "skipped: fewer than two scenarios succeeded"}
+            batch = BatchRun(folder, checked, cities, jobs=jobs, engine=describe(jobs, scheduler),
+                             stream=stream, timeout=timeout, lang=lang)
+            with engine:
+                engine.run(batch.tasks, batch.record)
+                run_comparisons(engine, [batch])
     except KeyboardInterrupt:
         with _signals_ignored():
-            if pool is not None:
-                pool.stop()
-            _reconcile(folder, run)
-            run.finish(interrupted=True)
+            engine.stop()
+            if batch is not None:
+                batch.interrupted()
         print(f"interrupted; partial run recorded in {folder / 'manifest.json'}", file=stream, flush=True)
         raise
-    run.finish()
+    code = batch.finish()
     if pdf:
         from climateinvest.report.html_export import write_pdfs
 
         for line in write_pdfs(sorted(p for p in folder.glob("*.html") if p.name != "index.html")):
             print(line, file=stream, flush=True)
     print(folder / "index.html")
-    return EXIT_OK if run.data["status"] == "complete" else EXIT_FAILED
+    return code
 
 
 GRACE_S = 10.0  # after an interrupt, further Ctrl-C / SIGTERM are ignored this long (clean exit)
@@ -386,67 +418,3 @@ def _reconcile(folder: Path, run: Run) -> None:
             )
         else:
             remove_outputs(folder, name)
-
-
-class Pool:
-    """Worker processes (spawned), one per scenario, at most ``jobs`` at a time.
-
-    A worker that dies without a result (killed by a signal: the out-of-memory killer sends
-    SIGKILL) fails its scenario with the signal named, its partial files removed; the other
-    scenarios go on. Workers die with this process (``worker.worker_init``).
-    """
-
-    def __init__(self, jobs: int):
-        self.jobs = jobs
-        self.running: dict = {}  # result connection -> (process, task)
-
-    def run(self, tasks: list[dict], started, record) -> None:
-        """Run every task; ``started(task)`` when its worker starts, ``record(result)`` when it ends."""
-        ctx = multiprocessing.get_context("spawn")
-        pending = list(tasks)
-        while pending or self.running:
-            while pending and len(self.running) < self.jobs:
-                task = pending.pop(0)
-                recv, send = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=worker_main, args=(task, send, os.getpid()), daemon=True)
-                proc.start()
-                send.close()  # the worker's end: EOF here when the worker is gone
-                self.running[recv] = (proc, task)
-                started(task)
-            for conn in mp_connection.wait(list(self.running)):
-                proc, task = self.running.pop(conn)
-                try:
-                    result = conn.recv()
-                except (EOFError, OSError):
-                    result = None
-                conn.close()
-                proc.join()
-                record(result if result is not None else died(task, proc.exitcode))
-
-    def stop(self) -> None:
-        """Stop the workers (each stops its kernel on SIGTERM), killing any left after 10 s."""
-        procs = [proc for proc, _ in self.running.values()]
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        deadline = time.monotonic() + 10
-        for p in procs:
-            p.join(max(0.0, deadline - time.monotonic()))
-            if p.is_alive():
-                p.kill()
-
-
-def died(task: dict, exitcode: int | None) -> dict:
-    """The failed record of a scenario whose worker ended without a result (partials removed)."""
-    if exitcode is not None and exitcode < 0:
-        try:
-            sig = signal.Signals(-exitcode).name
-        except ValueError:
-            sig = f"signal {-exitcode}"
-        why = (f"the worker process was killed by {sig} ({-exitcode})"
-               + (" — the system's out-of-memory killer does this when memory runs out" if -exitcode == 9 else ""))
-    else:
-        why = f"the worker process ended with exit code {exitcode} without a result"
-    discard_partial(Path(task["run_folder"]), task["name"])
-    return {"name": task["name"], "status": "failed", "error": why, "traceback": None,
-            "warnings": [], "outputs": {}, "seconds": None}

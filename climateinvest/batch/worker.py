@@ -1,11 +1,16 @@
-"""One notebook to one HTML page, for the batch: run in the main process or in a worker.
+"""One notebook to one HTML page, for the batch: run in the main process or in a task process.
 
 ``report_one`` executes the scenario report notebook under papermill and moves its outputs into
 place only when the page has been exported (hidden partial files until then); ``compare_all``
 does the same for the comparison notebook. Neither raises for a failing notebook: each returns
-a record with ``status``, ``error`` and ``traceback``. In a worker process (``worker_init``),
-Ctrl-C or SIGTERM stops a running notebook as by Ctrl-C, so papermill stops its kernel and the
-partial files are removed.
+a record with ``status``, ``error`` and ``traceback``.
+
+On Dask (``batch.engine``) each task is ``run_task``: it starts ``main`` in a
+new Python process (``TASK_PROCESS TASK.json RESULT.json``) as a child of the Dask worker and waits for
+it. In that task process (``worker_init``) Ctrl-C or SIGTERM stops a running notebook as by
+Ctrl-C, so papermill stops its kernel and the partial files are removed; the process dies with
+its Dask worker; and a task process killed by the system (the out-of-memory killer's SIGKILL)
+fails its own scenario only, its partial files removed (``died_without_result``).
 """
 from __future__ import annotations
 
@@ -16,7 +21,9 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -81,24 +88,112 @@ def _on_signal(signum, frame):
     os._exit(EXIT_INTERRUPTED)
 
 
-def worker_main(task: dict, conn, parent: int) -> None:
-    """A spawned worker process: run one scenario and send its record through ``conn``."""
-    worker_init(parent)
-    result = worker_task(task)
-    conn.send(result)
-    conn.close()
-
-
 def worker_task(task: dict) -> dict:
-    """``report_one`` in a worker process."""
+    """The task (``kind`` "report": ``report_one``, "compare": ``compare_all``) in a task process."""
     global _BUSY
     _BUSY = True
     try:
-        return report_one(task)
+        return run_in_process(task)
     except KeyboardInterrupt:
         os._exit(EXIT_INTERRUPTED)  # clean-up done by report_one's finally blocks
     finally:
         _BUSY = False
+
+
+def run_in_process(task: dict) -> dict:
+    """Run one task in this process: ``report_one`` or, for ``kind == "compare"``, ``compare_all``."""
+    return compare_all(task) if task.get("kind") == "compare" else report_one(task)
+
+
+TASK_PROCESS = "import sys; from climateinvest.batch.worker import main; sys.exit(main())"
+_CHILDREN: dict[subprocess.Popen, str] = {}  # the task processes this (Dask worker) process runs: batch
+_CHILDREN_LOCK = threading.Lock()
+_STOPPED: set[str] = set()  # the batches (engine tokens) stop_children stopped: none of their tasks starts
+STOP_GRACE_S = 10.0  # a task process still running this long after SIGTERM is killed
+
+
+def run_task(task: dict, batch: str = "") -> dict:
+    """A Dask task of the batch ``batch`` (its engine's token): run ``task`` in a child process
+    and return its record.
+
+    The child writes its record to a file; a child that ends without one (killed by a signal,
+    or interrupted) gives the failed record of ``died_without_result``.
+    """
+    if batch in _STOPPED:
+        return died_without_result(task, "not started: the batch was interrupted")
+    with tempfile.TemporaryDirectory(prefix="climateinvest-task-") as tmp:
+        task_file, result_file = Path(tmp) / "task.json", Path(tmp) / "result.json"
+        task_file.write_text(json.dumps(task), encoding="utf-8")
+        proc = subprocess.Popen([sys.executable, "-c", TASK_PROCESS, str(task_file), str(result_file)],
+                                stdin=subprocess.DEVNULL)
+        with _CHILDREN_LOCK:
+            _CHILDREN[proc] = batch
+            if batch in _STOPPED:  # stop_children ran while this one was starting
+                proc.terminate()
+        try:
+            code = proc.wait()
+        finally:
+            with _CHILDREN_LOCK:
+                _CHILDREN.pop(proc, None)
+        if result_file.is_file():
+            return json.loads(result_file.read_text(encoding="utf-8"))
+        return died_without_result(task, _exit_reason(code))
+
+
+def stop_children(batch: str = "") -> int:
+    """Stop every task process of this process (SIGTERM: a notebook stops as by Ctrl-C; SIGKILL
+    after ``STOP_GRACE_S``) and wait until they are gone; no task of ``batch`` starts after this.
+    Returns how many there were.
+    """
+    _STOPPED.add(batch)
+    with _CHILDREN_LOCK:
+        procs = [p for p, b in _CHILDREN.items() if b == batch]
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    deadline = time.monotonic() + STOP_GRACE_S
+    for p in procs:
+        try:
+            p.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    return len(procs)
+
+
+def _exit_reason(exitcode: int | None) -> str:
+    """Why a task process ended without a result, in words (the signal named)."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            sig = signal.Signals(-exitcode).name
+        except ValueError:
+            sig = f"signal {-exitcode}"
+        return (f"the worker process was killed by {sig} ({-exitcode})"
+                + (" — the system's out-of-memory killer does this when memory runs out" if -exitcode == 9 else ""))
+    return f"the worker process ended with exit code {exitcode} without a result"
+
+
+def died(task: dict, exitcode: int | None) -> dict:
+    """The failed record of a task whose process ended with ``exitcode`` without a result."""
+    return died_without_result(task, _exit_reason(exitcode))
+
+
+def died_without_result(task: dict, why: str) -> dict:
+    """The failed record of a task that ended without a result (``why``), its partials removed."""
+    if task.get("kind") != "compare":
+        discard_partial(Path(task["run_folder"]), task["name"])
+    return {"name": task["name"], "status": "failed", "error": why, "traceback": None,
+            "warnings": [], "outputs": {}, "seconds": None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """A task process (``python -c TASK_PROCESS TASK.json RESULT.json``): run the task, write its record."""
+    task_file, result_file = (argv if argv is not None else sys.argv[1:])[:2]
+    worker_init(os.getppid())
+    task = json.loads(Path(task_file).read_text(encoding="utf-8"))
+    result = worker_task(task)
+    atomic_write_text(Path(result_file), json.dumps(result))
+    return 0
 
 
 def execute_to_html(notebook: Path, parameters: dict, html_path: Path, title: str, *,
@@ -199,7 +294,8 @@ def compare_all(task: dict) -> dict:
     """Execute the comparison notebook over the saved result folders of the run."""
     t0 = time.perf_counter()
     run = Path(task["run_folder"])
-    out = {"status": "failed", "error": None, "traceback": None, "warnings": [], "outputs": {}}
+    out = {"name": task.get("name", "comparison"), "status": "failed", "error": None, "traceback": None,
+           "warnings": [], "outputs": {}}
     try:
         out["warnings"] = execute_to_html(
             Path(task["notebook"]),
@@ -215,4 +311,3 @@ def compare_all(task: dict) -> dict:
         out["error"], out["traceback"] = _error_of(e)
     out["seconds"] = round(time.perf_counter() - t0, 3)
     return out
-
