@@ -46,6 +46,29 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, old)
 
 
+POLL_S = 0.2  # [s] how often the wait loop looks at the interrupt flag
+
+
+@contextmanager
+def _interrupt_as_flag(stop: threading.Event):
+    """While the block runs, Ctrl-C (SIGINT) and SIGTERM set ``stop`` instead of raising at once;
+    the previous handlers come back afterwards. Outside the main thread: nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def flag(signum, frame):
+        stop.set()
+
+    old = {sig: signal.signal(sig, flag) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 class LocalWorkerGuard(WorkerPlugin):
     """A Dask worker plugin for the local cluster: ignore Ctrl-C (see ``_sigint_ignored``; also for
     a worker the nanny restarts) and die with the main process (``worker.die_with_parent``).
@@ -136,20 +159,36 @@ class DaskEngine:
         self.client = self.cluster = None
 
     def run(self, tasks: list[dict], record: Callable[[dict, dict], None]) -> None:
-        """Submit every task; ``record(task, result)`` as each ends, in the order they end."""
-        from distributed import as_completed
+        """Submit every task; ``record(task, result)`` as each ends, in the order they end.
+
+        Ctrl-C and SIGTERM only set a flag while the tasks run (``_interrupt_as_flag``); the wait
+        loop raises ``KeyboardInterrupt`` at its next turn (within ``POLL_S``). A signal raised as
+        an exception at any bytecode would land in Dask's own callbacks (its garbage-collection
+        diagnosis, its event loop) and print "Exception ignored ... Traceback" to the terminal.
+        """
+        from distributed import wait
 
         run = uuid.uuid4().hex[:8]
         futures = {self.client.submit(run_task, t, self.token, key=f"climateinvest-{i}-{t['name']}-{run}",
                                       pure=False): t for i, t in enumerate(tasks)}
         self._futures = list(futures)
-        for fut in as_completed(futures):
-            task = futures[fut]
-            try:
-                result = fut.result()
-            except Exception as e:  # noqa: BLE001 - a lost Dask worker fails its task, the others go on
-                result = died_without_result(task, f"its Dask worker was lost ({type(e).__name__}: {e})")
-            record(task, result)
+        pending = set(futures)
+        stop = threading.Event()
+        with _interrupt_as_flag(stop):
+            while pending:
+                if stop.is_set():
+                    raise KeyboardInterrupt("interrupted")
+                try:
+                    done, pending = wait(pending, timeout=POLL_S, return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    continue
+                for fut in sorted(done, key=lambda f: self._futures.index(f)):
+                    task = futures[fut]
+                    try:
+                        result = fut.result()
+                    except Exception as e:  # noqa: BLE001 - a lost Dask worker fails its task, the others go on
+                        result = died_without_result(task, f"its Dask worker was lost ({type(e).__name__}: {e})")
+                    record(task, result)
         self._futures = []
 
     def stop(self) -> None:
