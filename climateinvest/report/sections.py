@@ -428,5 +428,8 @@ def decision_summary(result) -> list:
         ]
     if financing is not None:
         by_year = financing.by_year
-        parts += [Html(f"<h3>{t('years.head')}</h3>"), Html(table_html(by_year, table="financing"))]
+        # sources that pay nothing in any year are left out here (the workbook has every column)
+        keep = [c for c in by_year.columns
+                if c in ("year", "financing_gap", "investment") or (by_year[c].fillna(0) != 0).any()]
+        parts += [Html(f"<h3>{t('years.head')}</h3>"), Html(table_html(by_year[keep], table="financing"))]
     return parts
