@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from climateinvest.io.results_workbook import results_workbook_of
 from climateinvest.io.scenario import Scenario, load_scenario
 from climateinvest.macc import MaccResult, build_macc
 from climateinvest.pathway import PathwayResult, build_pathway
-from climateinvest.portfolio.grants import select_with_grants
+from climateinvest.portfolio.grants import select_with_grants, warm_start
 from climateinvest.portfolio.select import PortfolioResult
 from climateinvest.uncertainty.analysis import UncertaintyResult, run_monte_carlo
 from climateinvest.uncertainty.fixed_portfolio import portfolio_cost_per_tonne
@@ -200,10 +201,14 @@ def scenario_flows(city: CityData, scenario: Scenario) -> Flows:
     return build_flows(city, scenario.price_path, scenario.emission_factor_set, start)
 
 
-def run_curve(scenario: Scenario, city: CityData, flows: Flows | None = None, timed=_untimed) -> ScenarioResult:
+def run_curve(scenario: Scenario, city: CityData, flows: Flows | None = None, timed=_untimed,
+              grants: tuple | None = None) -> ScenarioResult:
     """The first steps: cash flows (unless given), appraisal and the MAC curve. The explorer
-    redraws from here; ``run_scenario`` goes on from here.
+    redraws from here; ``run_scenario`` goes on from here. ``grants``: (M,) shares and their
+    words (``grant_basis``) to appraise with, e.g. an earlier fixed point's; default the
+    lone-candidate grants.
     """
+    extra = {} if grants is None else {"grant": grants[0], "grant_basis": grants[1]}
     if flows is None:
         flows = timed("cashflows", scenario_flows, city, scenario)
     measures = timed(
@@ -216,6 +221,7 @@ def run_curve(scenario: Scenario, city: CityData, flows: Flows | None = None, ti
         scenario.carbon_value_per_tco2e,
         scenario.discount_abatement,
         tax_factor=scenario.tax_factor,
+        **extra,
     )
     macc = timed("macc", build_macc, measures, flows, city, scenario)
     return ScenarioResult(scenario=scenario, city=city, flows=flows, measures=measures, steps=Steps(macc=macc))
@@ -248,7 +254,45 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
     return _run(loaded, city, timed, clock)
 
 
-def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float]) -> ScenarioResult:
+def run_interactive(scenario: Scenario, city: CityData, previous: ScenarioResult | None = None,
+                    time_limit_s: float | None = None) -> ScenarioResult:
+    """Every step but the Monte Carlo and the efficient frontier: what the explorer redraws.
+
+    Parameters
+    ----------
+    scenario, city : as for :func:`run_scenario` (``scenario.monte_carlo`` is not read)
+    previous : an earlier result for the same city; its grants start the grant fixed point
+        (:func:`climateinvest.portfolio.grants.select_with_grants`, ``warm``), so a change that
+        keeps the portfolio needs one selection instead of two or three
+    time_limit_s : [s] wall-clock limit of the portfolio solves (None: the node limit only, as
+        the batch; the status says when a limit stopped a solve)
+
+    Returns
+    -------
+    ScenarioResult  with ``steps.uncertainty`` None and an empty ``portfolio.frontier``
+    """
+    clock: dict[str, float] = {}
+
+    def timed(name, fn, *args, **kwargs):
+        t0 = time.perf_counter()
+        out = fn(*args, **kwargs)
+        clock[name] = time.perf_counter() - t0
+        return out
+
+    return _run(scenario.with_changes(monte_carlo=None), city, timed, clock, frontier=False,
+                time_limit_s=time_limit_s, previous=previous)
+
+
+def without_grants(city: CityData) -> CityData:
+    """The city with no funding source of kind ``grant`` (scenario ``grants: false``)."""
+    f = city.funding_sources
+    return dataclasses.replace(city, funding_sources=f[f["kind"] != "grant"].reset_index(drop=True))
+
+
+def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float], frontier: bool = True,
+         time_limit_s: float | None = None, previous: ScenarioResult | None = None) -> ScenarioResult:
+    if not scenario.grants:
+        city = without_grants(city)
     # Where the cycle starts: the adopted plan and its follow-up, if the scenario names them
     # (climateinvest.followup); without them the inputs pass through unchanged.
     start = timed("carry_forward", carry_forward, city, scenario)
@@ -261,8 +305,13 @@ def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float]) -> 
     assert curve is not None  # run_curve always builds the curve
     # selection and grant allocation to a fixed point: the costs use the plan's own grants; a
     # follow-up cycle selects among the candidates and carries the adopted plan's measures
+    warm = None
+    before = previous.steps.portfolio if previous is not None else None
+    if previous is not None and before is not None:
+        warm = warm_start(previous.measures, before.chosen, start.candidates)
+    options = {} if frontier and time_limit_s is None else {"frontier": frontier, "time_limit_s": time_limit_s}
     fixed = timed("portfolio", select_with_grants, start.candidates, scenario, flows, result.measures, curve,
-                  select=start.select_portfolio, whole_city=city)
+                  select=functools.partial(start.select_portfolio, **options), whole_city=city, warm=warm)
     measures, macc, portfolio, financing = fixed.measures, fixed.macc, fixed.portfolio, fixed.financing
     chosen_flows = fixed.chosen_flows
     result.measures = measures

@@ -103,12 +103,13 @@ class CycleStart:
         return np.array([float(sp.loc[sp["year"] == y, "capex"].sum()) for y in years])
 
     def select_portfolio(self, city: CityData, scenario: Scenario, measures: pd.DataFrame,
-                         macc_curve: pd.DataFrame | None = None) -> PortfolioResult:
+                         macc_curve: pd.DataFrame | None = None, **options) -> PortfolioResult:
         """``select_portfolio`` on the candidates under the budget less the commitments, with the
         carried measures listed first (see the module docstring). Identity without a plan.
+        ``options`` (``frontier``, ``time_limit_s``) go to ``select_portfolio``.
         """
         if not self.active:
-            return select_portfolio(city, scenario, measures, macc_curve)
+            return select_portfolio(city, scenario, measures, macc_curve, **options)
         plan_years = scenario.plan_years
         committed = self.committed_investment(plan_years)
         notes = []
@@ -119,7 +120,8 @@ class CycleStart:
                     notes.append(f"commitments from the adopted plan exceed the {y} budget by "
                                  f"{c - budget.get(y, 0.0):,.0f}: no room for new measures that year")
             budget = {y: max(budget.get(y, 0.0) - c, 0.0) for y, c in zip(plan_years, committed, strict=True)}
-        new = select_portfolio(city, scenario.with_changes(investment_budget=budget), measures, macc_curve)
+        new = select_portfolio(city, scenario.with_changes(investment_budget=budget), measures, macc_curve,
+                               **options)
         rows = self._carried_rows()
         chosen = pd.concat([rows, new.chosen.assign(**{CARRIED_COLUMN: ""})], ignore_index=True)
         use = new.budget_use.copy()

@@ -468,6 +468,19 @@ def check_scenario(city: CityData, scenario) -> None:
                 problems.append(Problem(file, f"must not be before {first}, the first inventory year in "
                                         f"{city.label('baseline_emissions')} (the emissions of {year} are "
                                         f"unknown), got {year}", column=key, value=year, where="key"))
+    known = set(city.measure_ids)
+    earliest = dict(zip(city.measures["measure_id"], city.measures["earliest_start_year"].astype(int), strict=True))
+    for key, ids in (("measures_in", scenario.measures_in), ("measures_out", scenario.measures_out),
+                     ("start_years", list(scenario.start_years))):
+        for mid in ids:
+            if mid not in known:
+                problems.append(Problem(file, f"no measure {mid!r} in {city.label('measures')}"
+                                        f"{did_you_mean(mid, sorted(known))}", column=key, value=mid, where="key"))
+    for mid, year in scenario.start_years.items():
+        if mid in earliest and year < earliest[mid]:
+            problems.append(Problem(file, f"must not be before the measure's earliest_start_year {earliest[mid]} "
+                                    f"in {city.label('measures')}, got {year}", column=f"start_years.{mid}",
+                                    value=year, where="key"))
     if problems:
         raise ValidationError(problems)
 

@@ -141,6 +141,13 @@ class Scenario(_Strict):
     investment_budget: dict[int, float] = Field(default_factory=dict, description="[currency] per plan year")
     own_funds_cap: dict[int, float] | None = Field(None, description="[currency] per plan year; None = unlimited")
     objective: Literal["max_abatement", "min_cost"] = "max_abatement"
+    # A finance officer's levers on the portfolio (the explorer writes them; checked against the
+    # city's measures by io.city.check_scenario)
+    measures_in: list[str] = Field(default_factory=list, description="measure ids the portfolio must contain")
+    measures_out: list[str] = Field(default_factory=list, description="measure ids the portfolio must not contain")
+    start_years: dict[str, int] = Field(
+        default_factory=dict, description="measure id → the plan year it starts in when chosen")
+    grants: bool = Field(True, description="false: no grant at all (every funding source of kind grant left out)")
     include_external: bool = Field(True, description="external payers' measures enter the pathway (not the budget)")
     baseline_trend: float = Field(
         0.0, ge=-0.5, le=0.5, description="baseline change per year after the last inventory year (share)"
@@ -270,6 +277,16 @@ class Scenario(_Strict):
             raise ValueError(f"investment_budget: has no amount for {', '.join(map(str, gone))}: give every "
                              f"plan year {plan[0]}–{plan[-1]} an amount (0 for a year without budget), or "
                              "leave investment_budget out for no budget limit")
+        both = sorted(set(self.measures_in) & set(self.measures_out))
+        if both:
+            raise ValueError(f"measures_out: {', '.join(both)} also in measures_in; a measure is forced in or out, "
+                             "not both")
+        for mid, year in self.start_years.items():
+            if year not in plan:
+                raise ValueError(f"start_years.{mid}: must be a plan year {plan[0]}–{plan[-1]}, got {year}")
+            if mid in self.measures_out:
+                raise ValueError(f"start_years.{mid}: the measure is in measures_out; a start year applies to a "
+                                 "measure the portfolio may choose")
         if self.target.base_year >= self.target.year:
             raise ValueError(f"target.base_year: must be before target.year ({self.target.year}), "
                              f"got {self.target.base_year}")

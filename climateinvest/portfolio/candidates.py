@@ -135,6 +135,12 @@ def build_problem(
             + ", ".join(m["measure_id"][ok & (payer == "external")])
         )
     ok &= scenario.include_external | (payer != "external")
+    out = np.isin(m["measure_id"].to_numpy(), list(scenario.measures_out))
+    if (ok & out).any():
+        notes.append("left out by the scenario (measures_out): " + ", ".join(m["measure_id"][ok & out]))
+    ok &= ~out
+    # a fixed start year (scenario start_years) leaves that year's candidate only
+    fixed = m["measure_id"].map(scenario.start_years).fillna(0).astype(int).to_numpy()
     late = ok & (earliest > plan[-1])
     if late.any():
         notes.append(
@@ -155,7 +161,7 @@ def build_problem(
         after = fl.capex.sum(axis=-1) - spend.sum(axis=-1)
         raw = fl.calendar(ab, np.array([target]))[:, 0]
         disc = (1.0 + rate) ** -(int(s) - y0)
-        for i in np.flatnonzero(ok & (earliest <= s)):
+        for i in np.flatnonzero(ok & (earliest <= s) & ((fixed == 0) | (fixed == s))):
             rows.append((i, int(s), raw[i], spend[i], after[i], K[i] * disc, E[i] * disc, 1.0 / disc, life[i]))
 
     n = len(rows)
@@ -206,6 +212,11 @@ def build_problem(
         if gone:
             notes.append(f"investment_budget has no amount for {', '.join(map(str, gone))}: budget 0 there")
     rank, walk = _order(city, measures if measures is not None else m, macc_curve)
+    forced = [i for i, mid in enumerate(m["measure_id"]) if mid in set(scenario.measures_in)]
+    lost = [m["measure_id"].iat[i] for i in forced if i not in by_measure]
+    if lost:
+        notes.append("forced in (measures_in) but not a candidate in this cycle, so not chosen: " + ", ".join(lost))
+    walk = [i for i in forced if i in by_measure] + [i for i in walk if i not in set(forced)]
     return Problem(
         city,
         scenario,

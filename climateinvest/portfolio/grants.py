@@ -66,6 +66,23 @@ class GrantFixedPoint:
     status: str
 
 
+def chosen_key(chosen: pd.DataFrame) -> tuple:
+    """The chosen set as ``((measure_id, start_year), ...)`` (what the fixed point compares)."""
+    return tuple(zip(chosen["measure_id"], chosen["start_year"].astype(int), strict=True))
+
+
+def warm_start(result_measures: pd.DataFrame, chosen: pd.DataFrame, city: CityData
+               ) -> tuple[tuple, np.ndarray, list[str]] | None:
+    """``warm`` for :func:`select_with_grants` from an earlier run's appraisal and chosen table,
+    or None when its measures are not the city's (another city or data).
+    """
+    table = result_measures.drop_duplicates("measure_id").set_index("measure_id")
+    if "grant_share" not in table or list(table.index) != list(city.measure_ids):
+        return None
+    basis = table["grant_basis"].astype(str).tolist() if "grant_basis" in table else lone_grant_basis(city)
+    return chosen_key(chosen), table["grant_share"].to_numpy(float), basis
+
+
 def _appraise(flows: Flows, city: CityData, scenario: Scenario, grant, basis) -> pd.DataFrame:
     return appraise(flows, city, scenario.real_rate, scenario.perspective, scenario.carbon_value_per_tco2e,
                     scenario.discount_abatement, grant=grant, grant_basis=basis, tax_factor=scenario.tax_factor)
@@ -101,7 +118,8 @@ def plan_shares(financing: FinancingResult, chosen_flows: Flows) -> np.ndarray:
 
 def select_with_grants(city: CityData, scenario: Scenario, flows: Flows, measures: pd.DataFrame,
                        macc: MaccResult, max_rounds: int = MAX_ROUNDS, select=None,
-                       whole_city: CityData | None = None) -> GrantFixedPoint:
+                       whole_city: CityData | None = None,
+                       warm: tuple[tuple, np.ndarray, list[str]] | None = None) -> GrantFixedPoint:
     """Iterate selection and grant allocation to a fixed point (module docstring).
 
     Parameters
@@ -115,10 +133,19 @@ def select_with_grants(city: CityData, scenario: Scenario, flows: Flows, measure
         from the adopted plan to the chosen ones
     whole_city : the city of every chosen measure (candidates and carried ones); default ``city``.
         The financing plan and its grants cover all chosen measures.
+    warm : (chosen set, grants, grant words) of an earlier fixed point of the same city — the set
+        as ``((measure_id, start_year), ...)``, the grants (M,) [share] the plan allocated for it.
+        Round 1 then appraises with those grants instead of the lone-candidate ones, and stops
+        after one selection when it chooses that set again and its plan allocates the same grants
+        (a fixed point by the same test; the explorer's redraw after a small change).
     """
     select = select or select_portfolio
     whole = whole_city if whole_city is not None else city
     last = None
+    if warm is not None:
+        last, grant, basis = warm
+        measures = _appraise(flows, city, scenario, grant, basis)
+        macc = build_macc(measures, flows, city, scenario)
     converged = False
     rounds = 0
     while True:
@@ -127,7 +154,7 @@ def select_with_grants(city: CityData, scenario: Scenario, flows: Flows, measure
         cf = flows_for_chosen(whole, scenario, portfolio.chosen)
         financing = plan_financing(whole, scenario, portfolio.chosen, cf)
         grant, basis = allocated_shares(city, financing, cf)
-        key = tuple(zip(portfolio.chosen["measure_id"], portfolio.chosen["start_year"].astype(int), strict=True))
+        key = chosen_key(portfolio.chosen)
         used = measures.set_index("measure_id")["grant_share"].reindex(city.measure_ids).to_numpy(float)
         invest = city.measures["capex"].to_numpy(float)
         same_grants = bool(np.all(np.abs((grant - used) * invest) <= GRANT_TOL))

@@ -91,8 +91,9 @@ def build_model(p: Problem) -> Model:
             rows.append(r), cols.append(j), vals.append(v)
         lo.append(low), hi.append(high)
 
-    for ks in c.by_measure.values():  # one start per measure
-        row([(k, 1.0) for k in ks], -np.inf, 1.0)
+    forced = {i for i, mid in enumerate(meas["measure_id"]) if mid in set(p.scenario.measures_in)}
+    for i, ks in c.by_measure.items():  # one start per measure; exactly one if forced in
+        row([(k, 1.0) for k in ks], 1.0 if i in forced else -np.inf, 1.0)
     groups = meas["exclusive_group"].fillna("").astype(str).to_numpy()
     for g in sorted(set(groups[c.m]) - {""}):
         row([(k, 1.0) for k in range(nk) if groups[c.m[k]] == g], -np.inf, 1.0)
