@@ -35,7 +35,10 @@ test-fast: $(STAMP)
 # notebook start about three times slower (rfc3987-syntax; see docs/architecture.md section 7).
 lab: $(STAMP)
 	test -x .venv-lab/bin/jupyter || ($(PY) -m venv .venv-lab && .venv-lab/bin/pip install --quiet -e '.[lab]')
-	.venv-lab/bin/jupyter lab notebooks/
+	# widget state is not saved into the notebook (a reopened explorer never says "model not found")
+	mkdir -p .venv-lab/share/jupyter/lab/settings
+	echo '{"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": false}}' > .venv-lab/share/jupyter/lab/settings/overrides.json
+	.venv-lab/bin/jupyter lab --ServerApp.ip=127.0.0.1 $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) notebooks/
 
 # Style and bugs (ruff), the import layers (import-linter), the doctests of finance, types of the core (mypy).
 lint: $(STAMP)

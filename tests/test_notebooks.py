@@ -117,20 +117,66 @@ def test_explorer_notebook_executes_headless(tmp_path):
 
 
 def test_explorer_redraws_what_each_change_moves():
-    """Each change recomputes the curve; the figure follows (speed is measured by benchmarks/)."""
+    """Each change recomputes; the figure and the key figures follow (speed: benchmarks/)."""
     from climateinvest.report.explorer import Explorer
 
     e = Explorer(DEFAULT_CYCLE / "base.yaml")
-    e.update_curve()
-    base = e.result.macc.set_index("measure_id")["cost_per_tco2e"]
-    e.update_curve(discount_rate=0.04)
-    dearer = e.result.macc.set_index("measure_id")["cost_per_tco2e"]
-    assert (dearer.reindex(base.index) != base).any()
-    e.update_curve(factor_set="nordic_residual_mix")
-    assert e.curve_figure().html()
-    e.update_portfolio()
-    assert e.result.steps.portfolio is not None and len(e.result.portfolio) > 0
+    base_npv = e.result.summary["portfolio"]["npv_cost"]
+    base_cost = e.base_result.portfolio_cost_per_tco2e
+    e.update({"discount_rate": 0.04, "rate_basis": "real"})
+    assert e.result.summary["portfolio"]["npv_cost"] != pytest.approx(base_npv, rel=1e-3)
+    assert e.result.portfolio_cost_per_tco2e != pytest.approx(base_cost, rel=1e-3)
+    assert "mot det inlästa scenariot" in e.key_figures()
+    e.update({"emission_factor_set": "nordic_residual_mix"})
+    for view in ("macc", "portfolio", "financing", "budget", "pathway"):
+        assert e.figure(view).html()
     assert e.result.summary["portfolio"]["n_measures"] == len(e.result.portfolio)
+    e.reset()
+    assert e.result is e.base_result
+
+
+def test_committed_notebooks_carry_no_outputs_or_widget_state():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        assert "widgets" not in nb.metadata, path.name
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, f"{path.name}: clear the outputs"
+
+
+def test_explorer_widget_builds_and_a_bad_path_shows_the_problem(tmp_path):
+    from climateinvest.report.explorer import explorer_widget
+
+    box = explorer_widget(tmp_path / "missing.yaml", parameters=DEFAULT_CYCLE.parent)
+    shown = box.children[2].value
+    assert "missing.yaml" in shown and "Traceback" not in shown
+
+
+def test_explorer_saves_a_scenario_that_loads_back(tmp_path):
+    import shutil
+
+    from climateinvest.io.scenario import load_scenario
+    from climateinvest.report.explorer import Explorer
+
+    (tmp_path / "parameters" / "2027").mkdir(parents=True)
+    shutil.copytree(DEFAULT_CYCLE.parent.parent / "data" / "landskrona", tmp_path / "data" / "landskrona")
+    src = tmp_path / "parameters" / "2027" / "low_budget.yaml"
+    shutil.copy(DEFAULT_CYCLE / "low_budget.yaml", src)
+    e = Explorer(src)
+    chosen = e.result.portfolio
+    mid = chosen["measure_id"].iloc[0]
+    year = 2029 if int(chosen["start_year"].iloc[0]) != 2029 else 2028
+    e.update({"discount_rate": 0.03, "rate_basis": "real", "start_years": {mid: year}, "measures_in": [mid]})
+    assert int(e.result.portfolio.set_index("measure_id").loc[mid, "start_year"]) == year
+    path = e.save_scenario("low_budget_explored")
+    text = path.read_text(encoding="utf-8")
+    assert "# Changed from that scenario:" in text and "discount_rate" in text
+    back = load_scenario(path)
+    assert back.start_years == {mid: year} and back.discount_rate == 0.03 and back.city == e.base.city
+    with pytest.raises(FileExistsError):
+        e.save_scenario("low_budget_explored")
+    out = e.export_xlsx(tmp_path / "t.xlsx")
+    assert out.stat().st_size > 10_000
 
 
 # --- the functions the notebooks call (fast) ---------------------------------------------------

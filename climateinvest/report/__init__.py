@@ -18,7 +18,7 @@ from pathlib import Path
 
 from climateinvest.report.comparison import show_comparison, show_comparison_title
 from climateinvest.report.display import Html, display
-from climateinvest.report.explorer import Explorer
+from climateinvest.report.explorer import explorer_widget
 from climateinvest.report.i18n import t
 from climateinvest.report.results import load, load_many
 from climateinvest.report.sections import decision_summary, section
@@ -79,6 +79,8 @@ def save_result(result, output_dir: str | None) -> str | None:
     return str(result.save(output_dir))
 
 
-def explorer(scenario_path: str | Path):
-    """The explorer's widget for a scenario file (display it in JupyterLab)."""
-    return Explorer(scenario_path).widget()
+def explorer(scenario_path: str | Path | None = None, parameters: str | Path = "../parameters"):
+    """The explorer's widget: a chooser of the scenario files under ``parameters`` (the first one,
+    or ``scenario_path``, loaded), its levers and views (display it in JupyterLab).
+    """
+    return explorer_widget(scenario_path, parameters)

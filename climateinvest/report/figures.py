@@ -77,9 +77,10 @@ FIGURES = {"macc": _macc_figures, "portfolio": _portfolio_figures, "financing": 
            "pathway": _pathway_figures, "uncertainty": _uncertainty_figures}
 
 
-def section_figures(result, section: str, first_only: bool = False) -> list:
+def section_figures(result, section: str, first_only: bool = False, only: str | None = None) -> list:
     """The figures (``FigureOut``, or an error note) of a section whose step is in
-    ``result.steps``; ``first_only`` stops after the first one (the explorer's redraw).
+    ``result.steps``; ``first_only`` stops after the first one, ``only`` draws the one of that
+    name (e.g. ``"budget_impact_figure"``; the explorer's redraws).
     """
     step = result.steps.get(section)
     if step is None or section not in FIGURES:
@@ -87,6 +88,8 @@ def section_figures(result, section: str, first_only: bool = False) -> list:
     out = []
     safe_step = escaped(step)
     for name, caption, draw in FIGURES[section](result, safe_step):
+        if only is not None and name != only:
+            continue
         try:
             fig = draw()
             if fig is not None:

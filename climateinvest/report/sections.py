@@ -9,6 +9,7 @@ sections the rest.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -337,40 +338,98 @@ def _by_payer(chosen: pd.DataFrame, column: str, fmt, territorial_only: bool = F
     return t("kf.split", parts=", ".join(parts))
 
 
-def key_figures_html(result) -> str:
-    """The key figures as cards, each with its split by payer or source where it has one."""
+@dataclass(frozen=True)
+class KeyFigure:
+    """One key figure of the first screen: its number (``value``, in the unit of ``kind``), the
+    formatted ``text``, the ``label`` and the split by payer or source (trusted HTML, may be "").
+    """
+
+    key: str
+    value: float | None
+    kind: str  # "money" [currency], "tonnes" [t CO2e], "money_per_tonne", "share", "year"
+    text: str
+    label: str
+    split: str = ""
+
+
+def _figure(key: str, value, kind: str, label: str, split: str = "") -> KeyFigure:
+    number = None if value is None or pd.isna(value) else float(value)
+    text = {"money": fmt_money, "tonnes": fmt_tonnes}.get(kind, lambda v: format_value(v, kind))(number)
+    return KeyFigure(key, number, kind, text, label, split)
+
+
+def key_figures(result) -> list[KeyFigure]:
+    """The key figures of the report's first screen (and of the explorer's panel: one function,
+    so both always show the same numbers); [] without portfolio, financing and pathway.
+    """
     pf, fin, pw = (result.steps.get(k) for k in ("portfolio", "financing", "pathway"))
     if pf is None or fin is None or pw is None:
-        return str(note(t("kf.none")))
+        return []
     ws, fs, chosen = pw.summary, fin.summary, pf.chosen
     year = int(ws["target_year"])
-    cards = [
-        (fmt_money(chosen["capex"].sum()), t("kf.investment"), _by_payer(chosen, "capex", fmt_money)),
-        (fmt_tonnes(ws["target_year_abatement_territorial_tco2e"]), t("kf.abatement", year=year),
-         _by_payer(chosen, "adjusted_tco2e", fmt_tonnes, territorial_only=True)),
-        (format_value(summary_value(result, "portfolio", "cost_per_tco2e"), "money_per_tonne"), t("kf.cost"), ""),
-        (fmt_tonnes(ws["target_year_with_portfolio_tco2e"]),
-         t("kf.emissions", year=year, target=fmt_tonnes(ws["target_tco2e"])), ""),
-        (fmt_tonnes(ws["gap_tco2e"]), t("kf.gap", year=year), ""),
-        (fmt_money(fs["investment_total"]), t("kf.financing"),
-         t("kf.financing_parts", grants=fmt_money(fs["grant_total"]), loans=fmt_money(fs["loan_total"]),
-           own=fmt_money(fs["own_funds_total"]), gap=fmt_money(fs["gap_total"]))),
+    out = [
+        _figure("investment", chosen["capex"].sum(), "money", t("kf.investment"),
+                _by_payer(chosen, "capex", fmt_money)),
+        _figure("abatement", ws["target_year_abatement_territorial_tco2e"], "tonnes", t("kf.abatement", year=year),
+                _by_payer(chosen, "adjusted_tco2e", fmt_tonnes, territorial_only=True)),
+        _figure("cost_per_tco2e", summary_value(result, "portfolio", "cost_per_tco2e"), "money_per_tonne",
+                t("kf.cost")),
+        _figure("npv_cost", summary_value(result, "portfolio", "npv_cost"), "money", t("kf.npv")),
+        _figure("emissions", ws["target_year_with_portfolio_tco2e"], "tonnes",
+                t("kf.emissions", year=year, target=fmt_tonnes(ws["target_tco2e"]))),
+        _figure("gap", ws["gap_tco2e"], "tonnes", t("kf.gap", year=year)),
+        _figure("financing", fs["investment_total"], "money", t("kf.financing"),
+                t("kf.financing_parts", grants=fmt_money(fs["grant_total"]), loans=fmt_money(fs["loan_total"]),
+                  own=fmt_money(fs["own_funds_total"]), gap=fmt_money(fs["gap_total"]))),
+        _figure("financing_gap", fs["gap_total"], "money", t("kf.fin_gap")),
+        _figure("loans", fs["loan_total"], "money", t("kf.loans")),
     ]
     if fs.get("peak_debt_service_year") is not None:
-        cards.append((fmt_money(fs["peak_debt_service"]), t("kf.debt", year=fs["peak_debt_service_year"]), ""))
+        out.append(_figure("peak_debt_service", fs["peak_debt_service"], "money",
+                           t("kf.debt", year=fs["peak_debt_service_year"])))
     if fs.get("peak_net_budget_impact_year") is not None:
-        cards.append((fmt_money(fs["peak_net_budget_impact"]), t("kf.net", year=fs["peak_net_budget_impact_year"]), ""))
+        out.append(_figure("peak_net_budget_impact", fs["peak_net_budget_impact"], "money",
+                           t("kf.net", year=fs["peak_net_budget_impact_year"])))
     prob = summary_value(result, "uncertainty", "prob_meet_target")
     if prob is not None:
-        cards.append((fmt_share(prob, 0), t("kf.prob"), ""))
+        out.append(KeyFigure("prob_meet_target", float(prob), "share", fmt_share(prob, 0), t("kf.prob")))
     out_year = summary_value(result, "pathway", "budget_runs_out_year")
     if out_year is not None:
         fossil = summary_value(result, "pathway", "carbon_budget_basis") in ("fossil_co2", None)
-        cards.append((format_value(out_year, "year"), t("kf.budget_out_fossil" if fossil else "kf.budget_out"), ""))
-    html_cards = "".join(
-        f'<div class="ci-keyfig"><div class="ci-value">{v}</div><div class="ci-label">{html.escape(label)}</div>'
-        + (f'<div class="ci-split">{split}</div>' if split else "") + "</div>" for v, label, split in cards)
-    return f'<div class="ci-keyfigs">{html_cards}</div>'
+        out.append(_figure("budget_runs_out_year", out_year, "year",
+                           t("kf.budget_out_fossil" if fossil else "kf.budget_out")))
+    return out
+
+
+def _difference(now: KeyFigure, before: KeyFigure | None) -> str:
+    """"+1,2 mnkr against the loaded scenario" (trusted HTML), "" when there is nothing to compare."""
+    if before is None or now.value is None or before.value is None or now.kind in ("year", "share"):
+        return ""
+    d = now.value - before.value
+    if abs(d) < (0.5 if now.kind != "money" else 5e3):
+        return t("kf.same")
+    text = {"money": fmt_money, "tonnes": fmt_tonnes}.get(now.kind, lambda v: format_value(v, now.kind))(abs(d))
+    return t("kf.diff", sign="+" if d > 0 else "−", amount=text)
+
+
+def key_figures_html(result, against=None) -> str:
+    """The key figures as cards, each with its split by payer or source where it has one;
+    ``against`` (an earlier result, the explorer's loaded scenario): each card also says by how
+    much it differs from that result.
+    """
+    figures = key_figures(result)
+    if not figures:
+        return str(note(t("kf.none")))
+    before = {f.key: f for f in key_figures(against)} if against is not None else {}
+    cards = []
+    for f in figures:
+        diff = _difference(f, before.get(f.key)) if against is not None else ""
+        cards.append(
+            f'<div class="ci-keyfig" data-key="{f.key}"><div class="ci-value">{f.text}</div>'
+            f'<div class="ci-label">{html.escape(f.label)}</div>'
+            + (f'<div class="ci-split">{f.split}</div>' if f.split else "")
+            + (f'<div class="ci-diff">{diff}</div>' if diff else "") + "</div>")
+    return f'<div class="ci-keyfigs">{"".join(cards)}</div>'
 
 
 def fund_table(result) -> pd.DataFrame:

@@ -1,41 +1,234 @@
-"""The interactive explorer (JupyterLab, ipywidgets): sliders and choices that recompute a
-scenario without Monte Carlo and redraw its MAC curve and portfolio.
+"""The explorer's state without any widget: a loaded scenario, the finance officer's changes to
+it, the recomputed result, and what can be kept (a scenario file, the tables, the report).
+
+Each change is a set of scenario keys (``Scenario.with_changes``: validated again, so an
+impossible setting is refused with the scenario's own message). The recomputation runs every
+step but the Monte Carlo and the efficient frontier (:func:`climateinvest.run.run_interactive`)
+in two stages, so the MAC curve moves at once and the portfolio, financing, budget impact and
+pathway follow: ``update_curve`` (cash flows cached per price path and factor set; appraisal;
+MAC curve) and ``update_all``. The grant fixed point starts from the previous result's grants.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import html
+import re
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
 
+import yaml
+
+from climateinvest.io.city import check_scenario, load_city
+from climateinvest.io.errors import ValidationError
+from climateinvest.io.files import atomic_write_bytes, atomic_write_text
+from climateinvest.io.results_workbook import results_workbook_of
+from climateinvest.io.scenario import Scenario, load_scenario
+from climateinvest.portfolio.grants import warm_start
 from climateinvest.report.display import FigureOut, Html, note
 from climateinvest.report.figures import section_figures
-from climateinvest.report.formatting import NNBSP, TONNES, fmt_number
+from climateinvest.report.i18n import Context, choose_language, t, use
+from climateinvest.report.sections import key_figures_html
+from climateinvest.run import (
+    ScenarioResult,
+    run_curve,
+    run_interactive,
+    run_scenario,
+    scenario_flows,
+    without_grants,
+)
+
+# the views beside the MAC curve: (section, figure name)
+VIEWS = {"macc": ("macc", "macc_figure"), "portfolio": ("portfolio", "phasing_figure"),
+         "financing": ("financing", "financing_figure"), "budget": ("financing", "budget_impact_figure"),
+         "pathway": ("pathway", "pathway_figure")}
+
+
+def scenario_files(root: str | Path) -> list[Path]:
+    """The scenario files under ``root`` (``parameters/``): ``<cycle>/<name>.yaml``, sorted."""
+    root = Path(root)
+    return sorted(p for p in root.glob("*/*.yaml") if p.is_file()) if root.is_dir() else []
+
+
+def problem_text(error: Exception) -> str:
+    """A refusal in plain words (a ValidationError's own list of problems), never a traceback."""
+    if isinstance(error, ValidationError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
 
 
 class Explorer:
-    """Sliders and choices that recompute a scenario (without Monte Carlo) and redraw the MAC curve
-    and the portfolio.
+    """A scenario to explore: ``base`` as loaded, ``changes`` (scenario keys) applied to it,
+    ``result`` of the last update and ``base_result`` of the loaded scenario (the key figures
+    say how far the changes moved each number).
 
-    The recomputation calls the pipeline's steps directly, in two stages, so the curve moves at
-    once and the portfolio follows: ``update_curve`` (cash flows, cached per factor set and price
-    path; appraisal; MAC curve — hundredths of a second) and ``update_portfolio`` (the budget
-    MILP, without the efficient frontier, its time limit capped at ``portfolio_time_limit_s``).
-    Both return the seconds they took.
+    Parameters
+    ----------
+    scenario_path : a scenario YAML; its ``city`` is loaded with it
+    time_limit_s : [s] wall-clock limit of each portfolio solve (the status says when it bound)
     """
 
-    portfolio_time_limit_s = 5.0
+    time_limit_s = 5.0
 
     def __init__(self, scenario_path: str | Path):
-        from climateinvest.io.city import load_city
-        from climateinvest.io.scenario import load_scenario
-
-        self.base = load_scenario(scenario_path)
+        self.base: Scenario = load_scenario(scenario_path)
         self.city = load_city(self.base.city)
+        check_scenario(self.city, self.base)
+        self.path = Path(scenario_path)
+        language = choose_language(None, self.base.language, self.city.country)
+        self.context = Context(lang=language, currency=self.city.currency,
+                               funding_sources=dict(zip(self.city.funding_sources["source_id"],
+                                                        self.city.funding_sources["name"], strict=True)),
+                               sectors=frozenset(self.city.measures["sector"].astype(str)))
+        use(self.context)
         self._flows: dict = {}
-        self.scenario_now = self.base
-        self.result = None
+        self._pending = False  # a curve newer than the full result
+        self.changes: dict = {}
         self.seconds: dict[str, float] = {}
+        self.scenario_now = self.base
+        self.base_result = self._run_all(self.base, None)
+        self.result: ScenarioResult = self.base_result
+
+    # --- recomputing ---------------------------------------------------------------------------
+
+    def scenario(self, changes: dict | None = None) -> Scenario:
+        """The base scenario with ``changes`` (default: the current ones) applied and validated."""
+        return self.base.with_changes(**(self.changes if changes is None else changes))
+
+    def _run_all(self, s: Scenario, previous: ScenarioResult | None) -> ScenarioResult:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return run_interactive(s, self.city, previous=previous, time_limit_s=self.time_limit_s)
+
+    def update_curve(self, changes: dict | None = None) -> float:
+        """Apply ``changes`` (replacing the current ones) and recompute the MAC curve only; the
+        seconds taken. Raises ValidationError (scenario key, value, rule) for an impossible setting.
+        """
+        t0 = time.perf_counter()
+        s = self.scenario(changes)
+        check_scenario(self.city, s)
+        key = (s.price_path, s.emission_factor_set, s.budget_cycle)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if key not in self._flows:
+                self._flows[key] = scenario_flows(self.city, s)
+            warm = warm_start(self.result.measures, self.result.steps.portfolio.chosen, self.city) \
+                if s.grants and self.result.steps.get("portfolio") is not None else None
+            self.curve = run_curve(s, self.city if s.grants else without_grants(self.city), self._flows[key],
+                                   grants=None if warm is None else warm[1:])
+        self.changes, self.scenario_now = dict(self.changes if changes is None else changes), s
+        self._pending = True
+        self.seconds["curve"] = time.perf_counter() - t0
+        return self.seconds["curve"]
+
+    def update_all(self) -> float:
+        """Every step but the Monte Carlo and the frontier for the scenario of the last
+        ``update_curve``; the seconds taken.
+        """
+        t0 = time.perf_counter()
+        self.result = self._run_all(self.scenario_now, self.result)
+        self._pending = False
+        self.seconds["portfolio"] = time.perf_counter() - t0
+        return self.seconds["portfolio"]
+
+    def update(self, changes: dict | None = None) -> float:
+        """Both stages; the total seconds."""
+        return self.update_curve(changes) + self.update_all()
+
+    def reset(self) -> None:
+        """Back to the loaded scenario (its result is kept, nothing is recomputed)."""
+        self.changes, self.scenario_now, self.result = {}, self.base, self.base_result
+        self._pending = False
+
+    def uncertainty(self) -> dict:
+        """The Monte Carlo of the current settings (the scenario's ``monte_carlo``, else 2 000
+        draws): its summary (``prob_meet_target`` …). Seconds in ``seconds["uncertainty"]``.
+        """
+        t0 = time.perf_counter()
+        s = self.scenario_now
+        mc = self.base.monte_carlo.model_dump() if self.base.monte_carlo else {"draws": 2000, "seed": 0}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            full = run_scenario(s.with_changes(monte_carlo=mc), self.city)
+        self.seconds["uncertainty"] = time.perf_counter() - t0
+        unc = full.steps.get("uncertainty")
+        return dict(unc.summary) if unc is not None else {}
+
+    # --- what is shown -------------------------------------------------------------------------
+
+    def figure(self, view: str):
+        """The figure of ``view`` (a key of :data:`VIEWS`) for the last update, or a note."""
+        section, name = VIEWS[view]
+        # the MAC curve right after a change, before the portfolio follows; then the full
+        # result's (costed with the plan's grants, the chosen measures marked)
+        result = self.curve if view == "macc" and self._pending else self.result
+        figs = [f for f in section_figures(result, section, only=name) if isinstance(f, FigureOut)]
+        return figs[0] if figs else note(t("ex.no_figure"))
+
+    def key_figures(self) -> Html:
+        """The report's key figures for the current result, each against the loaded scenario."""
+        return Html(key_figures_html(self.result, against=self.base_result))
+
+    def status_line(self) -> Html:
+        """The solver's status and the grant fixed point, in one line."""
+        p = self.result.steps.get("portfolio")
+        if p is None:
+            return Html("")
+        return Html(f'<p class="ci-muted">{html.escape(t("ex.solver", status=str(p.status)))}; '
+                    f'{html.escape(str(self.result.grant_rounds.get("status", "")))}</p>')
+
+    def changed(self) -> list[str]:
+        """One line per scenario key the changes moved: ``key: before → now``."""
+        before, now = self.base.model_dump(mode="json"), self.scenario_now.model_dump(mode="json")
+        return [f"{k}: {before[k]!r} → {now[k]!r}" for k in now if now[k] != before.get(k)]
+
+    # --- keeping what was found ----------------------------------------------------------------
+
+    def scenario_yaml(self, title: str) -> str:
+        """The current settings as a scenario file (the loaded one's keys and the changes, the
+        city path as written in the loaded file), with a comment naming every change.
+        """
+        s = self.scenario_now.with_changes(title=title)
+        data = s.model_dump(mode="json", exclude_defaults=True)
+        data["title"], data["city"] = title, _city_as_written(self.path, self.base)
+        for key in ("adopted_plan", "followup"):
+            if data.get(key):
+                data[key] = _relative(Path(data[key]), self.path.parent)
+        head = [f"# Saved from the explorer on {_dt.date.today().isoformat()}, starting from {self.path.name}.",
+                "# Changed from that scenario:"] + [f"#   {line}" for line in self.changed() or ["(nothing)"]]
+        return "\n".join(head) + "\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+    def save_scenario(self, name: str, title: str | None = None) -> Path:
+        """Write the current settings as ``<name>.yaml`` next to the loaded scenario (never over an
+        existing file) and check that it loads back; the path written.
+        """
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "_", name.strip()).strip("_")
+        if not stem:
+            raise ValueError(t("ex.bad_name", name=name))
+        path = self.path.parent / f"{stem}.yaml"
+        if path.exists():
+            raise FileExistsError(t("ex.exists", path=str(path)))
+        atomic_write_text(path, self.scenario_yaml(title or f"{self.base.title} ({stem})"))
+        load_scenario(path)  # what was written is a valid scenario
+        return path
+
+    def export_xlsx(self, path: str | Path) -> Path:
+        """The current result's tables as one workbook (the batch's ``<name>.xlsx`` layout)."""
+        path = Path(path)
+        atomic_write_bytes(path, results_workbook_of(self.result))
+        return path
+
+    def render_report(self, scenario_file: Path, out: str | Path) -> subprocess.Popen:
+        """Start ``climateinvest report`` on a saved scenario file (the batch's own report, Monte
+        Carlo included) in a separate process; the caller polls it and reads its stdout (the
+        path of the run's index.html).
+        """
+        return subprocess.Popen([sys.executable, "-m", "climateinvest.cli", "report", str(scenario_file),
+                                 "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    # --- choices the widget offers -------------------------------------------------------------
 
     def factor_sets(self) -> list[str]:
         """The electricity factor sets the city offers."""
@@ -45,171 +238,29 @@ class Explorer:
             else ef["factor_set"]
         return sorted({str(s) for s in sets if s != "*"}) or [self.base.emission_factor_set]
 
-    def scenario(self, discount_rate=None, carbon_value=None, budget_multiplier=1.0, factor_set=None,
-                 interaction=None, perspective=None):
-        """The base scenario with the explorer's settings applied."""
-        b = self.base
-        changes = {"monte_carlo": None,
-                   "solver_time_limit_s": min(b.solver_time_limit_s, self.portfolio_time_limit_s)}
-        if discount_rate is not None:
-            changes["discount_rate"] = float(discount_rate)
-        if carbon_value is not None:
-            changes["carbon_value_per_tco2e"] = float(carbon_value)
-        if budget_multiplier is not None:
-            changes["investment_budget"] = {
-                y: float(v) * float(budget_multiplier) for y, v in b.investment_budget.items()
-            }
-        if factor_set:
-            changes["emission_factor_set"] = factor_set
-        if interaction:
-            changes["interaction"] = interaction
-        if perspective:
-            changes["perspective"] = perspective
-        return b.with_changes(**changes)
+    def price_paths(self) -> list[str]:
+        """The energy price paths of the city (``energy_prices.price_path``, ``*`` left out)."""
+        paths = {str(p) for p in self.city.energy_prices["price_path"] if str(p) != "*"}
+        return sorted(paths | {self.base.price_path})
 
-    def update_curve(self, **changes) -> float:
-        """Recompute cash flows (cached), appraisal and the MAC curve; the portfolio is cleared."""
-        from climateinvest.run import run_curve, scenario_flows
 
-        t0 = time.perf_counter()
-        s = self.scenario(**changes)
-        key = (s.price_path, s.emission_factor_set, s.budget_cycle)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if key not in self._flows:
-                self._flows[key] = scenario_flows(self.city, s)
-            r = run_curve(s, self.city, self._flows[key])
-        self.scenario_now, self.result = s, r
-        self.seconds["curve"] = time.perf_counter() - t0
-        return self.seconds["curve"]
+def _relative(path: Path, folder: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(folder.resolve()))
+    except ValueError:
+        import os
 
-    def update_portfolio(self) -> float:
-        """Choose the portfolio for the scenario of the last ``update_curve``."""
-        from climateinvest.portfolio.select import select_portfolio
+        return os.path.relpath(path.resolve(), folder.resolve())
 
-        t0 = time.perf_counter()
-        r, s = self.result, self.scenario_now
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            port = select_portfolio(self.city, s, r.measures, r.steps["macc"].curve, frontier=False)
-        r.steps.portfolio = port  # result.portfolio and result.summary follow from the step result
-        self.seconds["portfolio"] = time.perf_counter() - t0
-        return self.seconds["portfolio"]
 
-    def update(self, **changes) -> float:
-        """Both stages; the total seconds."""
-        return self.update_curve(**changes) + self.update_portfolio()
+def _city_as_written(path: Path, base: Scenario) -> str:
+    """The ``city`` of the loaded file as its author wrote it (relative paths stay relative)."""
+    from climateinvest.io.tabular import load_yaml
 
-    def curve_figure(self):
-        """The MAC curve of the last ``update_curve`` (or a note saying why there is none)."""
-        return self._first_figure("macc", "No MAC curve could be drawn.")
-
-    def portfolio_figure(self):
-        """The phasing of the last ``update_portfolio``'s portfolio (or a note)."""
-        return self._first_figure("portfolio", "No portfolio figure could be drawn.")
-
-    def _first_figure(self, section: str, missing: str):
-        figs = [f for f in section_figures(self.result, section, first_only=True) if isinstance(f, FigureOut)]
-        return figs[0] if figs else note(missing)
-
-    def portfolio_text(self) -> Html:
-        """One line on the chosen portfolio: measures, investment, tonnes, shortfall, solver."""
-        p = self.result.steps.get("portfolio")
-        if p is None:
-            return Html("")
-        cur = html.escape(self.city.currency)
-        capex = float(p.chosen["capex"].sum())
-        return Html(
-            f"<p><b>{len(p.chosen)}</b> measures chosen, investment <b>{fmt_number(capex)}{NNBSP}{cur}</b>, "
-            f"<b>{fmt_number(p.achieved_tco2e)}{NNBSP}{TONNES}</b> in {int(p.target_year)} "
-            f"(shortfall {fmt_number(p.shortfall_tco2e)}{NNBSP}{TONNES}); solver: {html.escape(str(p.status))}.</p>"
-        )
-
-    def widget(self):
-        """The explorer's controls and outputs as an ipywidgets box."""
-        import ipywidgets as w
-        from IPython.display import display
-
-        b = self.base
-        style = {"description_width": "12rem"}
-        layout = w.Layout(width="36rem")
-        rate = w.FloatSlider(
-            value=b.discount_rate,
-            min=0.0,
-            max=0.08,
-            step=0.0025,
-            readout_format=".2%",
-            description="Discount rate (real)",
-            continuous_update=False,
-            style=style,
-            layout=layout,
-        )
-        cv = w.FloatSlider(
-            value=b.carbon_value_per_tco2e or 7000.0,
-            min=0.0,
-            max=15000.0,
-            step=250.0,
-            readout_format=",.0f",
-            description=f"Carbon value [{self.city.currency}/t]",
-            continuous_update=False,
-            style=style,
-            layout=layout,
-        )
-        budget = w.FloatSlider(
-            value=1.0,
-            min=0.0,
-            max=3.0,
-            step=0.05,
-            readout_format=".2f",
-            description="Budget × (every plan year)",
-            continuous_update=False,
-            style=style,
-            layout=layout,
-        )
-        sets = self.factor_sets()
-        fs = w.Dropdown(
-            options=sets,
-            value=b.emission_factor_set if b.emission_factor_set in sets else sets[0],
-            description="Electricity factor set",
-            style=style,
-            layout=layout,
-        )
-        inter = w.ToggleButtons(
-            options=["sequential", "independent"], value=b.interaction, description="Interaction", style=style
-        )
-        persp = w.ToggleButtons(
-            options=["municipal", "societal"], value=b.perspective, description="Perspective", style=style
-        )
-        status = w.HTML()
-        curve_out, port_out = w.Output(), w.Output()
-
-        def redraw(*_):
-            try:
-                t_curve = self.update_curve(
-                    discount_rate=rate.value,
-                    carbon_value=cv.value,
-                    budget_multiplier=budget.value,
-                    factor_set=fs.value,
-                    interaction=inter.value,
-                    perspective=persp.value,
-                )
-                with curve_out:
-                    curve_out.clear_output(wait=True)
-                    display(self.curve_figure())
-                status.value = f'<span class="ci-muted">curve recomputed in {t_curve:.2f} s; portfolio …</span>'
-                t_port = self.update_portfolio()
-                with port_out:
-                    port_out.clear_output(wait=True)
-                    display(self.portfolio_text(), self.portfolio_figure())
-                status.value = (
-                    f'<span class="ci-muted">curve {t_curve:.2f} s, portfolio {t_port:.2f} s '
-                    f"(without Monte Carlo and frontier)</span>"
-                )
-            except Exception as e:  # noqa: BLE001 - an explorer shows the problem and stays usable
-                status.value = f'<span class="ci-failed">{html.escape(type(e).__name__)}: {html.escape(str(e))}</span>'
-
-        for control in (rate, cv, budget, fs, inter, persp):
-            control.observe(redraw, names="value")
-        redraw()
-        head = w.HTML(f"<b>{html.escape(b.title)}</b> — {html.escape(self.city.name)}")
-        return w.VBox([head, rate, cv, budget, fs, inter, persp, status, curve_out, port_out])
+    try:
+        raw = load_yaml(path.read_text(encoding="utf-8"))
+        if isinstance(raw, dict) and isinstance(raw.get("city"), str):
+            return raw["city"]
+    except (OSError, ValueError, yaml.YAMLError):
+        pass
+    return _relative(base.city, path.parent)

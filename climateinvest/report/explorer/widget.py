@@ -1,0 +1,242 @@
+"""The explorer's controls (ipywidgets): a scenario chooser, the levers, the key figures against
+the loaded scenario, the views and the buttons that keep what was found.
+
+Every lever writes scenario keys (:meth:`Explorer.update_curve`); a refused input or setting is
+shown in words beside the controls and changes nothing. A lever that does not apply under the
+current settings (the carbon value in the municipal perspective) is disabled with its reason.
+Redraws are stamped: a recomputation whose settings were changed again before it finished is
+dropped, not shown.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from climateinvest.report.explorer.inputs import InputError, money, percent
+from climateinvest.report.explorer.session import VIEWS, Explorer, problem_text, scenario_files
+from climateinvest.report.i18n import t
+
+_STYLE = {"description_width": "14rem"}
+
+
+def explorer_widget(scenario_path: str | Path | None = None, parameters: str | Path = "../parameters"):
+    """The whole explorer as one ipywidgets box (display it in JupyterLab).
+
+    Parameters
+    ----------
+    scenario_path : the scenario loaded first (default: the first file under ``parameters``)
+    parameters : the folder of the cycles' scenario files the chooser lists
+    """
+    import ipywidgets as w
+
+    files = [str(p) for p in scenario_files(parameters)]
+    first = str(scenario_path) if scenario_path else (files[0] if files else "")
+    chooser = w.Combobox(value=first, options=files, description=t("ex.scenario"), ensure_option=False,
+                         style=_STYLE, layout=w.Layout(width="48rem"))
+    load = w.Button(description=t("ex.load"), button_style="primary")
+    message = w.HTML()
+    body = w.VBox()
+    root = w.VBox([w.HTML(f"<b>{html.escape(t('ex.first_line'))}</b>"), w.HBox([chooser, load]), message, body])
+    root.add_class("ci-explorer")
+
+    def open_scenario(*_):
+        message.value = f'<span class="ci-muted">{html.escape(t("ex.loading"))}</span>'
+        try:
+            explorer = Explorer(chooser.value)
+        except Exception as e:  # noqa: BLE001 - a wrong path or file is shown, never a traceback
+            message.value = f'<pre class="ci-failed">{html.escape(problem_text(e))}</pre>'
+            return
+        message.value = ""
+        body.children = [_controls(w, explorer)]
+
+    load.on_click(open_scenario)
+    if first:
+        open_scenario()
+    return root
+
+
+def _controls(w, e: Explorer):
+    """The levers, panels and buttons of one loaded scenario."""
+    b, cur = e.base, e.city.currency
+    plan = b.plan_years
+    text = lambda label, value: w.Text(value=value, description=label, style=_STYLE,  # noqa: E731
+                                       layout=w.Layout(width="30rem"), continuous_update=False)
+    rate = text(t("ex.rate"), f"{b.real_rate * 100:.2f} %".replace(".", ","))
+    cv = text(t("ex.carbon_value", currency=cur), f"{b.carbon_value_per_tco2e:,.0f}".replace(",", " "))
+    persp = w.ToggleButtons(options=["municipal", "societal"], value=b.perspective, description=t("ex.perspective"),
+                            style=_STYLE)
+    fs_opts = e.factor_sets()
+    fs = w.Dropdown(options=fs_opts, value=b.emission_factor_set if b.emission_factor_set in fs_opts else fs_opts[0],
+                    description=t("ex.factor_set"), style=_STYLE)
+    paths = e.price_paths()
+    price = w.Dropdown(options=paths, value=b.price_path, description=t("ex.price_path"), style=_STYLE)
+    inter = w.ToggleButtons(options=["sequential", "independent"], value=b.interaction,
+                            description=t("ex.interaction"), style=_STYLE)
+    objective = w.ToggleButtons(options=["max_abatement", "min_cost"], value=b.objective,
+                                description=t("ex.objective"), style=_STYLE)
+    grants = w.Checkbox(value=b.grants, description=t("ex.grants"), style=_STYLE)
+    target = text(t("ex.target", year=b.target.year, base=b.target.base_year), f"{b.target.reduction * 100:.0f} %")
+    budgets = [text(t("ex.budget", year=y), f"{b.investment_budget.get(y, 0):,.0f}".replace(",", " ")
+                    if b.investment_budget else "") for y in plan]
+    caps = [text(t("ex.own_cap", year=y), f"{(b.own_funds_cap or {}).get(y, 0):,.0f}".replace(",", " ")
+                 if b.own_funds_cap else "") for y in plan]
+    ids = e.city.measure_ids
+    forced_in = w.SelectMultiple(options=ids, value=tuple(b.measures_in), description=t("ex.in"), rows=5,
+                                 style=_STYLE)
+    forced_out = w.SelectMultiple(options=ids, value=tuple(b.measures_out), description=t("ex.out"), rows=5,
+                                  style=_STYLE)
+    fix_measure = w.Dropdown(options=[""] + ids, value="", description=t("ex.fix_measure"), style=_STYLE)
+    fix_year = w.Dropdown(options=[0] + plan, value=0, description=t("ex.fix_year"), style=_STYLE)
+    fixed = dict(b.start_years)
+    read = w.HTML()
+    read.add_class("ci-read")
+    status = w.HTML()
+    figures = w.HTML()
+    outs = {v: w.Output() for v in VIEWS}
+    tabs = w.Tab(children=list(outs.values()))
+    for i, v in enumerate(VIEWS):
+        tabs.set_title(i, t(f"ex.view.{v}"))
+    stamp = {"n": 0}
+
+    def changes() -> tuple[dict, list[str]]:
+        """The scenario keys the controls say, and how each typed value was read."""
+        shown, ch = [], {}
+        r = percent(rate.value, -0.05, 0.5, t("ex.rate"))
+        shown.append(f"{t('ex.rate')}: {r.shown}")
+        if abs(r.value - b.real_rate) > 1e-9:
+            ch |= {"discount_rate": r.value, "rate_basis": "real"}
+        c = money(cv.value, 0, 1e6, t("ex.carbon_value", currency=cur), cur)
+        shown.append(f"{t('ex.carbon_value', currency=cur)}: {c.shown}")
+        ch |= {"carbon_value_per_tco2e": c.value, "perspective": persp.value, "emission_factor_set": fs.value,
+               "price_path": price.value, "interaction": inter.value, "objective": objective.value,
+               "grants": bool(grants.value)}
+        tr = percent(target.value, 0, 1, t("ex.target", year=b.target.year, base=b.target.base_year))
+        ch["target"] = b.target.model_dump() | {"reduction": tr.value}
+        if any(x.value.strip() for x in budgets):
+            ch["investment_budget"] = {y: money(x.value or "0", 0, 1e15, t("ex.budget", year=y), cur).value
+                                       for y, x in zip(plan, budgets, strict=True)}
+        else:
+            ch["investment_budget"] = {}
+        if any(x.value.strip() for x in caps):
+            ch["own_funds_cap"] = {y: money(x.value or "0", 0, 1e15, t("ex.own_cap", year=y), cur).value
+                                   for y, x in zip(plan, caps, strict=True)}
+        else:
+            ch["own_funds_cap"] = None
+        ch |= {"measures_in": list(forced_in.value), "measures_out": list(forced_out.value),
+               "start_years": dict(fixed)}
+        return ch, shown
+
+    def applicability():
+        municipal = persp.value == "municipal"
+        cv.disabled = municipal
+        cv.description_tooltip = t("ex.cv_disabled") if municipal else ""
+        note = [t("ex.cv_disabled")] if municipal else []
+        return note
+
+    def show(view: str):
+        out = outs[view]
+        out.clear_output(wait=True)
+        with out:
+            from IPython.display import display
+
+            display(e.figure(view))
+
+    def redraw(*_):
+        stamp["n"] += 1
+        mine = stamp["n"]
+        notes = applicability()
+        try:
+            ch, shown = changes()
+            t_curve = e.update_curve(ch)
+        except (InputError, ValueError) as err:  # ValidationError is a ValueError
+            read.value = f'<span class="ci-failed">{html.escape(problem_text(err))}</span>'
+            return
+        read.value = html.escape(" · ".join(shown + notes + [f"{t('ex.fixed')}: {fixed or '–'}"]))
+        show("macc")
+        status.value = f'<span class="ci-muted">{html.escape(t("ex.curve_time", s=f"{t_curve:.2f}"))}</span>'
+        try:
+            t_all = e.update_all()
+        except Exception as err:  # noqa: BLE001 - shown, the explorer stays usable
+            status.value = f'<span class="ci-failed">{html.escape(problem_text(err))}</span>'
+            return
+        if mine != stamp["n"]:  # changed again meanwhile: this result is dropped
+            return
+        figures.value = str(e.key_figures()) + str(e.status_line())
+        for v in VIEWS:
+            show(v)
+        took = t("ex.all_time", c=f"{t_curve:.2f}", p=f"{t_all:.2f}")
+        status.value = f'<span class="ci-muted">{html.escape(took)}</span>'
+
+    def set_fixed(*_):
+        if fix_measure.value:
+            if fix_year.value:
+                fixed[fix_measure.value] = int(fix_year.value)
+            else:
+                fixed.pop(fix_measure.value, None)
+            redraw()
+
+    for control in (rate, cv, persp, fs, price, inter, objective, grants, target, *budgets, *caps, forced_in,
+                    forced_out):
+        control.observe(redraw, names="value")
+    fix_year.observe(set_fixed, names="value")
+
+    # keeping what was found
+    name = w.Text(value=f"{e.path.stem}_explored", description=t("ex.save_name"), style=_STYLE)
+    save = w.Button(description=t("ex.save"))
+    xlsx = w.Button(description=t("ex.xlsx"))
+    render = w.Button(description=t("ex.render"))
+    mc = w.Button(description=t("ex.mc"))
+    reset = w.Button(description=t("ex.reset"))
+    kept = w.HTML()
+    saved: dict = {}
+
+    def do_save(*_):
+        try:
+            saved["path"] = e.save_scenario(name.value)
+            kept.value = html.escape(t("ex.saved", path=str(saved["path"])))
+        except Exception as err:  # noqa: BLE001
+            kept.value = f'<span class="ci-failed">{html.escape(problem_text(err))}</span>'
+
+    def do_xlsx(*_):
+        try:
+            path = e.export_xlsx(e.path.parent.parent.parent / "reports" / "explorer" / f"{name.value}.xlsx")
+            kept.value = html.escape(t("ex.saved", path=str(path)))
+        except Exception as err:  # noqa: BLE001
+            kept.value = f'<span class="ci-failed">{html.escape(problem_text(err))}</span>'
+
+    def do_render(*_):
+        if "path" not in saved:
+            do_save()
+        if "path" not in saved:
+            return
+        kept.value = html.escape(t("ex.rendering"))
+        proc = e.render_report(saved["path"], e.path.parent.parent.parent / "reports" / "explorer")
+        out, err = proc.communicate()
+        kept.value = html.escape(t("ex.rendered", path=out.strip()) if proc.returncode == 0 else err.strip())
+
+    def do_mc(*_):
+        kept.value = html.escape(t("ex.mc_running"))
+        summary = e.uncertainty()
+        prob = summary.get("prob_meet_target")
+        kept.value = html.escape(t("ex.mc_done", prob="–" if prob is None else f"{prob:.0%}",
+                                   draws=summary.get("draws", 0), s=f"{e.seconds['uncertainty']:.1f}"))
+
+    def do_reset(*_):
+        e.reset()
+        rate.value = f"{b.real_rate * 100:.2f} %".replace(".", ",")
+        redraw()
+
+    save.on_click(do_save)
+    xlsx.on_click(do_xlsx)
+    render.on_click(do_render)
+    mc.on_click(do_mc)
+    reset.on_click(do_reset)
+
+    from climateinvest.report.display import jupyter_css
+
+    levers = w.VBox([rate, cv, persp, fs, price, inter, objective, grants, target, *budgets, *caps,
+                     w.HBox([forced_in, forced_out]), w.HBox([fix_measure, fix_year]), read])
+    keep = w.VBox([w.HBox([name, save, xlsx, render]), w.HBox([mc, reset]), kept])
+    redraw()
+    return w.VBox([w.HTML(jupyter_css() + f"<h3>{html.escape(b.title)} — {html.escape(e.city.name)}</h3>"),
+                   levers, status, figures, tabs, keep])
