@@ -31,6 +31,7 @@ from climateinvest.io.results_workbook import results_workbook_of
 from climateinvest.io.scenario import Scenario, load_scenario
 from climateinvest.macc import MaccResult, build_macc
 from climateinvest.pathway import PathwayResult, build_pathway
+from climateinvest.portfolio.cobenefits import CobenefitResult, build_cobenefits
 from climateinvest.portfolio.grants import select_with_grants, warm_start
 from climateinvest.portfolio.select import PortfolioResult
 from climateinvest.uncertainty.analysis import UncertaintyResult, run_monte_carlo
@@ -48,7 +49,9 @@ class Steps:
     ``financing`` : :class:`~climateinvest.financing.FinancingResult`;
     ``pathway`` : :class:`~climateinvest.pathway.PathwayResult`;
     ``uncertainty`` : :class:`~climateinvest.uncertainty.UncertaintyResult` (None without a Monte
-    Carlo). Each documents its tables' columns and units, and each table it holds is saved.
+    Carlo); ``cobenefits`` : :class:`~climateinvest.portfolio.cobenefits.CobenefitResult` (None
+    when the city states no co-benefits). Each documents its tables' columns and units, and each
+    table it holds is saved.
     """
 
     macc: MaccResult | None = None
@@ -56,6 +59,7 @@ class Steps:
     financing: FinancingResult | None = None
     pathway: PathwayResult | None = None
     uncertainty: UncertaintyResult | None = None
+    cobenefits: CobenefitResult | None = None
 
     def get(self, name: str) -> Any:
         """The step result called ``name``, or None."""
@@ -150,6 +154,8 @@ class ScenarioResult:
             out["pathway"] = s.pathway.summary
         if s.uncertainty:
             out["uncertainty"] = s.uncertainty.summary
+        if s.cobenefits:
+            out["cobenefits"] = s.cobenefits.summary
         if self.grant_rounds:
             out["grants"] = self.grant_rounds
         out["conventions"] = self.scenario.conventions(self.city.price_year, self.city.currency)
@@ -321,9 +327,13 @@ def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float], fro
         uncertainty = timed("uncertainty", run_monte_carlo, city, scenario, flows, measures, portfolio.chosen,
                             pathway, macc_curve=macc.curve)
 
+    # beside, not inside: the co-benefits change no cash flow, selection or municipal figure
+    cobenefits = timed("cobenefits", build_cobenefits, start.candidates, flows, measures, scenario.real_rate,
+                       scenario.perspective, scenario.discount_abatement, portfolio.chosen["measure_id"])
+
     result.city = city
     result.steps = Steps(macc=macc, portfolio=portfolio, financing=financing, pathway=pathway,
-                         uncertainty=uncertainty)
+                         uncertainty=uncertainty, cobenefits=cobenefits)
     result.portfolio_cost_per_tco2e = portfolio_cost_per_tonne(city, scenario, chosen_flows, portfolio.chosen, pathway)
     result.stakeholders = stakeholders(flows, start.candidates, scenario.real_rate,
                                        measures["grant_share"].to_numpy(float))

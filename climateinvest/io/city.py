@@ -47,7 +47,7 @@ from climateinvest.io.columns import ANY, Col, Table, listing
 from climateinvest.io.errors import Problem, ValidationError, did_you_mean
 
 TABLES = ("measures", "energy_changes", "energy_prices", "emission_factors", "baseline_emissions",
-          "funding_sources", "uncertainty")
+          "funding_sources", "uncertainty", "cobenefit_values", "cobenefit_effects")
 PAYERS = ("municipality", "municipal_company", "external")
 CITY_PAYERS = PAYERS[:2]  # the municipal group: their investment counts against the city's budget
 PARTIES = ("municipality", "municipal_company", "residents", "businesses", "state")
@@ -58,6 +58,18 @@ FACTOR_BASES = ("lifecycle", "territorial")
 FUNDING_KINDS = ("grant", "loan", "own_funds")
 UNCERTAIN_PARAMETERS = ("capex", "opex", "abatement", "energy_price", "emission_factor")
 FIELDS = {"baseline_emissions": "baseline"}  # table name -> CityData field, where they differ
+COBENEFIT_EFFECTS = ("pm25_kg", "nox_kg", "so2_kg", "voc_kg", "cyclists", "walkers", "noise_persons")
+"""Physical co-benefits a measure may state (``cobenefit_effects.csv``): kg per year less emitted
+locally of each pollutant, new regular cyclists or walkers (persons, with ``minutes_per_day``),
+people exposed to less noise (persons, with ``db_reduction``)."""
+COBENEFIT_PARAMETERS = (
+    "air_local_pm25", "air_local_nox", "air_local_so2", "air_local_voc",
+    "air_regional_pm25", "air_regional_nox", "air_regional_so2", "air_regional_voc",
+    "air_ref_population", "air_ref_ventilation", "town_population", "town_ventilation",
+    "noise_per_person_db", "vsl", "mortality_rate",
+    "heat_rr_cycling", "heat_ref_min_week_cycling", "heat_cap_cycling",
+    "heat_rr_walking", "heat_ref_min_week_walking", "heat_cap_walking", "kpi")
+"""The parameters of a valuation table (``cobenefit_values.csv``); see ``climateinvest.portfolio.cobenefits``."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,9 @@ class CityData:
     path: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)  # table name -> file it came from
     load_notes: tuple[str, ...] = ()  # what the loader accepted and normalised (e.g. decimal comma)
+    # optional: the co-benefit valuation table and the measures' physical co-benefits (empty = none)
+    cobenefit_values: pd.DataFrame = field(default_factory=lambda: SPECS["cobenefit_values"].empty_frame())
+    cobenefit_effects: pd.DataFrame = field(default_factory=lambda: SPECS["cobenefit_effects"].empty_frame())
 
     @property
     def measure_ids(self) -> list[str]:
@@ -136,6 +151,19 @@ def _bounds(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
     return out
 
 
+def _effect_details(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
+    """Cyclists and walkers need ``minutes_per_day`` (per person, averaged over the year);
+    people exposed to less noise need ``db_reduction``.
+    """
+    out = []
+    for row, effect in df["effect"].items():
+        need = {"cyclists": "minutes_per_day", "walkers": "minutes_per_day",
+                "noise_persons": "db_reduction"}.get(effect)
+        if need and cells.at[row, need] == "":
+            out.append(Problem(label, f"must not be empty for effect {effect}", row, need, ""))
+    return out
+
+
 ID = (r"[A-Za-z0-9_-]+", "an id of letters, digits, _ and - only")
 YEAR = {"kind": "whole", "lo": 1900, "hi": 2200}
 MAX_YEARS = 200  # longest investment period, lifetime or loan term: the arrays run this long
@@ -186,6 +214,16 @@ SPECS: dict[str, Table] = {
         Col("distribution", choices=("triangular", "uniform")), Col("low", "number", lo=0),
         Col("mode", "number", False), Col("high", "number")),
         key=("target", "parameter"), optional=True, check=_bounds),
+    "cobenefit_values": Table((
+        Col("parameter", choices=COBENEFIT_PARAMETERS), Col("value", "number", lo=0), Col("unit"),
+        Col("price_year", **YEAR), Col("value_year", **YEAR),
+        Col("status", choices=("current", "older", "assumption")), Col("source", required=False)),
+        key=("parameter", "price_year"), optional=True),
+    "cobenefit_effects": Table((
+        Col("measure_id"), Col("effect", choices=COBENEFIT_EFFECTS), Col("quantity", "number", lo=0),
+        Col("minutes_per_day", "number", False, lo=0, hi=1440),
+        Col("db_reduction", "number", False, lo=0, hi=60), Col("source", required=False)),
+        key=("measure_id", "effect"), optional=True, check=_effect_details),
 }
 CITY = Table((Col("name"), Col("country"), Col("currency"), Col("price_year", **YEAR),
               Col("population", "whole", lo=1), Col("notes", required=False)))
@@ -226,6 +264,8 @@ def _cross_checks(t: dict[str, pd.DataFrame], label: dict[str, str]) -> list[Pro
                                            f"{label['measures']} (or *), got {v!r}", row, column, v))
     if {"measures", "energy_changes"} <= t.keys():
         refer("energy_changes", "measure_id", ids, f"a measure_id of {label['measures']}")
+    if {"measures", "cobenefit_effects"} <= t.keys():
+        refer("cobenefit_effects", "measure_id", ids, f"a measure_id of {label['measures']}")
     carriers = set()
     if "energy_changes" in t:
         changes = t["energy_changes"]
