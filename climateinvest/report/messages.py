@@ -131,6 +131,26 @@ MESSAGES.update({
         "compared with funding down the MAC curve.",
         "När varje vald åtgärd betalas, mot årens investeringsramar, och vad optimeringen ger jämfört med att "
         "finansiera längs MAC-kurvan."),
+    "section.cobenefits": ("Co-benefits: clean air, quiet streets, health", "Sidonyttor: ren luft, tystare gator, hälsa"),
+    "section.cobenefits.intro": (
+        "Beside the cost per tonne, not inside it: the measures' effects on local air, noise and "
+        "physical activity, first in their own units, then valued with ASEK (air, noise) and WHO HEAT "
+        "(walking and cycling). The municipal cash flows never include these values; the cost per tonne "
+        "after co-benefits is shown in the societal perspective only (this report: {persp}). Values that "
+        "are older or assumed are listed above the tables.",
+        "Vid sidan av kostnaden per ton, inte i den: åtgärdernas effekter på lokal luft, buller och "
+        "fysisk aktivitet, först i egna enheter, sedan värderade med ASEK (luft, buller) och WHO HEAT "
+        "(gång och cykel). De kommunala betalningsströmmarna innehåller aldrig dessa värden; kostnaden "
+        "per ton efter sidonyttor visas bara i det samhällsekonomiska perspektivet (denna rapport: "
+        "{persp}). Äldre eller antagna värden listas ovanför tabellerna."),
+    "missing.cobenefits": ("No co-benefit inputs for this city (cobenefit_effects.csv and cobenefit_values.csv "
+                           "are optional).",
+                           "Inga indata om sidonyttor för kommunen (cobenefit_effects.csv och "
+                           "cobenefit_values.csv är frivilliga)."),
+    "table.cobenefits_physical": ("Physical effects per measure", "Fysiska effekter per åtgärd"),
+    "table.cobenefits": ("Co-benefits valued, and the cost per tonne before and after",
+                         "Värderade sidonyttor och kostnad per ton före och efter"),
+    "table.cobenefits_values": ("Valuation table (source, year, price year)", "Värderingstabell (källa, år, prisår)"),
     "section.financing": ("Financing and budget impact", "Finansiering och budgetpåverkan"),
     "section.financing.intro": (
         "Who pays (grants, loans, own funds), what remains unfunded, the debt service of the loans and the effect "

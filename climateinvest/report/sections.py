@@ -21,7 +21,7 @@ from climateinvest.report.formatting import fmt_money, fmt_number, fmt_share, fm
 from climateinvest.report.i18n import lang, t
 from climateinvest.report.results import meta, scenario_dict, summary_value
 
-SECTIONS = ("measures", "macc", "portfolio", "financing", "pathway", "uncertainty")
+SECTIONS = ("measures", "macc", "portfolio", "cobenefits", "financing", "pathway", "uncertainty")
 
 # Tables per section: (field of the step, saved table name, columns to show or None for all).
 SECTION_TABLES = {
@@ -38,6 +38,13 @@ SECTION_TABLES = {
                                                         "standalone_sum_tco2e", "adjusted_sum_tco2e",
                                                         "remaining_tco2e", "double_count_avoided_tco2e"])],
     "portfolio": [("comparison", "portfolio_comparison", None)],
+    # physical effects first, in their own units; then the money; then the valuation table
+    "cobenefits": [("physical", "cobenefits_physical", ["name", "cobenefit_kind", "quantity", "quantity_unit",
+                                                        "minutes_per_day", "db_reduction",
+                                                        "deaths_avoided_per_year", "value_per_year"]),
+                   ("valued", "cobenefits", ["name", "in_portfolio", "cobenefit_value_per_year", "npv_cobenefits",
+                                             "cost_per_tco2e", "cost_per_tco2e_after_cobenefits", "not_valued"]),
+                   ("values", "cobenefits_values", None)],
     "financing": [("budget_impact", "financing_budget_impact", None),
                   ("budget_impact_by_payer", "financing_budget_impact_by_payer", None),
                   ("debt_service", "financing_debt_service", None)],
@@ -122,7 +129,8 @@ def _step_notes(step, section: str) -> list[str]:
     """
     if section == "macc":
         return []
-    found = step.notes if section == "portfolio" else step.summary.get("notes")
+    found = step.notes if section == "portfolio" else step.summary.get(
+        "warnings" if section == "cobenefits" else "notes")
     notes: list[str] = []
     for n in ([found] if isinstance(found, str) else found or []):
         if n and str(n) not in notes:
