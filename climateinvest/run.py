@@ -194,6 +194,18 @@ class ScenarioResult:
         return publish_folder(out, write)
 
 
+def _timer(clock: dict[str, float]):
+    """A ``timed(name, fn, *args)`` that calls ``fn`` and records its seconds in ``clock[name]``."""
+
+    def timed(name, fn, *args, **kwargs):
+        t0 = time.perf_counter()
+        out = fn(*args, **kwargs)
+        clock[name] = time.perf_counter() - t0
+        return out
+
+    return timed
+
+
 def _untimed(name, fn, *args, **kwargs):
     return fn(*args, **kwargs)
 
@@ -247,13 +259,7 @@ def run_scenario(scenario: Scenario | str | Path, city: CityData | None = None) 
     ScenarioResult
     """
     clock: dict[str, float] = {}
-
-    def timed(name, fn, *args, **kwargs):
-        t0 = time.perf_counter()
-        out = fn(*args, **kwargs)
-        clock[name] = time.perf_counter() - t0
-        return out
-
+    timed = _timer(clock)
     loaded = scenario if isinstance(scenario, Scenario) else timed("load_scenario", load_scenario, scenario)
     if city is None:
         city = timed("load_city", load_city, loaded.city)
@@ -278,13 +284,7 @@ def run_interactive(scenario: Scenario, city: CityData, previous: ScenarioResult
     ScenarioResult  with ``steps.uncertainty`` None and an empty ``portfolio.frontier``
     """
     clock: dict[str, float] = {}
-
-    def timed(name, fn, *args, **kwargs):
-        t0 = time.perf_counter()
-        out = fn(*args, **kwargs)
-        clock[name] = time.perf_counter() - t0
-        return out
-
+    timed = _timer(clock)
     return _run(scenario.with_changes(monte_carlo=None), city, timed, clock, frontier=False,
                 time_limit_s=time_limit_s, previous=previous)
 

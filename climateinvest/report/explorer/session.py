@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import os
 import re
 import subprocess
 import sys
@@ -23,7 +24,7 @@ import yaml
 
 from climateinvest.io.city import check_scenario, load_city
 from climateinvest.io.errors import ValidationError
-from climateinvest.io.files import atomic_write_bytes, atomic_write_text
+from climateinvest.io.files import atomic_write_bytes, atomic_write_text, deterministic_xlsx
 from climateinvest.io.results_workbook import results_workbook_of
 from climateinvest.io.scenario import Scenario, load_scenario
 from climateinvest.portfolio.grants import warm_start
@@ -217,7 +218,7 @@ class Explorer:
     def export_xlsx(self, path: str | Path) -> Path:
         """The current result's tables as one workbook (the batch's ``<name>.xlsx`` layout)."""
         path = Path(path)
-        atomic_write_bytes(path, results_workbook_of(self.result))
+        atomic_write_bytes(path, deterministic_xlsx(results_workbook_of(self.result)))
         return path
 
     def render_report(self, scenario_file: Path, out: str | Path) -> subprocess.Popen:
@@ -248,8 +249,6 @@ def _relative(path: Path, folder: Path) -> str:
     try:
         return str(path.resolve().relative_to(folder.resolve()))
     except ValueError:
-        import os
-
         return os.path.relpath(path.resolve(), folder.resolve())
 
 
