@@ -47,13 +47,21 @@ from climateinvest.io.columns import ANY, Col, Table, listing
 from climateinvest.io.errors import Problem, ValidationError, did_you_mean
 
 TABLES = ("measures", "energy_changes", "energy_prices", "emission_factors", "baseline_emissions",
-          "funding_sources", "uncertainty", "cobenefit_values", "cobenefit_effects")
+          "funding_sources", "uncertainty", "baseline_projection", "municipal_inventory", "cobenefit_values",
+          "cobenefit_effects")
 PAYERS = ("municipality", "municipal_company", "external")
 CITY_PAYERS = PAYERS[:2]  # the municipal group: their investment counts against the city's budget
 PARTIES = ("municipality", "municipal_company", "residents", "businesses", "state")
 """Who a cash flow belongs to (Viable Cities' *vem som ska betala*); the state pays the grants and
 collects the energy and CO2 taxes."""
 EXTERNAL_PARTIES = ("businesses", "residents")  # who an ``external`` measure's payer is
+CONTROLS = ("direct", "indirect", "none")
+"""The municipality's *rådighet* over a measure: it decides it (``direct``: its own nämnder and
+companies), it can steer it (``indirect``: plans, permits, procurement, agreements, grants), or
+neither (``none``: national instruments, EU ETS). Empty: direct for the municipal group's
+payers, indirect for ``external``."""
+STATUSES = ("idea", "planned", "decided")
+"""How far a measure has come: an idea, planned (in someone's plan, not decided) or decided."""
 FACTOR_BASES = ("lifecycle", "territorial")
 FUNDING_KINDS = ("grant", "loan", "own_funds")
 UNCERTAIN_PARAMETERS = ("capex", "opex", "abatement", "energy_price", "emission_factor")
@@ -95,6 +103,10 @@ class CityData:
     # optional: the co-benefit valuation table and the measures' physical co-benefits (empty = none)
     cobenefit_values: pd.DataFrame = field(default_factory=lambda: SPECS["cobenefit_values"].empty_frame())
     cobenefit_effects: pd.DataFrame = field(default_factory=lambda: SPECS["cobenefit_effects"].empty_frame())
+    # optional: the with-existing-measures projection (a factor on the last inventory year per
+    # sector) and the municipal group's own emissions (empty = flat baseline, no second scope)
+    baseline_projection: pd.DataFrame = field(default_factory=lambda: SPECS["baseline_projection"].empty_frame())
+    municipal_inventory: pd.DataFrame = field(default_factory=lambda: SPECS["municipal_inventory"].empty_frame())
 
     @property
     def measure_ids(self) -> list[str]:
@@ -151,6 +163,23 @@ def _bounds(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
     return out
 
 
+def _territory_details(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
+    """A measure the municipal group pays is under its direct control; an identified financing
+    share belongs to a measure others pay (the city's own are financed by its plan).
+    """
+    out = []
+    for row in df.index:
+        city_pays = df.at[row, "payer"] in CITY_PAYERS
+        if city_pays and df.at[row, "control"] in ("indirect", "none"):
+            out.append(Problem(label, f"must be direct (or empty) for a measure paid by {df.at[row, 'payer']}",
+                               row, "control", cells.at[row, "control"]))
+        if city_pays and cells.at[row, "financing_identified_share"] != "":
+            out.append(Problem(label, "must be empty for a measure the municipal group pays (its financing "
+                                      "is the plan's)", row, "financing_identified_share",
+                               cells.at[row, "financing_identified_share"]))
+    return out
+
+
 def _effect_details(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
     """Cyclists and walkers need ``minutes_per_day`` (per person, averaged over the year);
     people exposed to less noise need ``db_reduction``.
@@ -179,8 +208,12 @@ SPECS: dict[str, Table] = {
         Col("source", required=False),
         Col("operating_share", "number", False, 0.0, lo=0, hi=1),
         Col("fee_revenue_per_year", "number", False, 0.0),
-        Col("external_party", required=False, default="businesses", choices=EXTERNAL_PARTIES)),
-        key=("measure_id",), min_rows=1),
+        Col("external_party", required=False, default="businesses", choices=EXTERNAL_PARTIES),
+        Col("actor", required=False), Col("control", required=False, choices=CONTROLS),
+        Col("ets", required=False, default="false", choices=("true", "false")),
+        Col("status", required=False, default="planned", choices=STATUSES),
+        Col("financing_identified_share", "number", False, lo=0, hi=1), Col("financing_note", required=False)),
+        key=("measure_id",), min_rows=1, check=_territory_details),
     "energy_changes": Table((
         Col("measure_id"), Col("carrier"), Col("delta_mwh_per_year", "number"),
         Col("energy_payer", required=False, choices=PARTIES[:4])),
@@ -214,6 +247,12 @@ SPECS: dict[str, Table] = {
         Col("distribution", choices=("triangular", "uniform")), Col("low", "number", lo=0),
         Col("mode", "number", False), Col("high", "number")),
         key=("target", "parameter"), optional=True, check=_bounds),
+    "baseline_projection": Table((
+        Col("sector"), Col("year", **YEAR), Col("factor", "number", lo=0, hi=10), Col("source", required=False)),
+        key=("sector", "year"), optional=True),
+    "municipal_inventory": Table((
+        Col("category"), Col("year", **YEAR), Col("tco2e", "number", lo=0), Col("source", required=False)),
+        key=("category", "year"), optional=True),
     "cobenefit_values": Table((
         Col("parameter", choices=COBENEFIT_PARAMETERS), Col("value", "number", lo=0), Col("unit"),
         Col("price_year", **YEAR), Col("value_year", **YEAR),
@@ -293,6 +332,10 @@ def _cross_checks(t: dict[str, pd.DataFrame], label: dict[str, str]) -> list[Pro
                                        "eligible_sectors", v))
     if {"uncertainty", "measures", "energy_changes"} <= t.keys():
         refer("uncertainty", "target", ids | carriers | {ANY}, "a measure_id, a carrier or *")
+    if {"baseline_projection", "baseline_emissions"} <= t.keys():
+        inventory = set(t["baseline_emissions"]["sector"])
+        refer("baseline_projection", "sector", inventory, f"a sector of {label['baseline_emissions']} "
+              f"({listing(inventory)})")
     if "baseline_emissions" in t:
         b = t["baseline_emissions"]
         for column in ("sector", "scope"):
@@ -454,6 +497,10 @@ def load_city(path: str | Path) -> CityData:
     tables = {name: df.reset_index(drop=True) for name, df in tables.items()}
     u = tables["uncertainty"]
     u["mode"] = u["mode"].fillna((u["low"] + u["high"]) / 2)
+    m = tables["measures"]
+    city_pays = m["payer"].isin(CITY_PAYERS)
+    m["control"] = m["control"].mask(m["control"] == "", city_pays.map({True: "direct", False: "indirect"}))
+    m["actor"] = m["actor"].mask(m["actor"] == "", m["payer"].where(city_pays, m["external_party"]))
     summaries = [raw.summary() for raw in source.raws.values()]
     return CityData(
         name=city["name"], country=city["country"], currency=city["currency"],
