@@ -4,17 +4,23 @@ the loaded scenario, the views and the buttons that keep what was found.
 Every lever writes scenario keys (:meth:`Explorer.update_curve`); a refused input or setting is
 shown in words beside the controls and changes nothing. A lever that does not apply under the
 current settings (the carbon value in the municipal perspective) is disabled with its reason.
-Redraws are stamped: a recomputation whose settings were changed again before it finished is
-dropped, not shown.
+In a running kernel the recomputation runs on one worker thread (:class:`Redrawer`), so the
+kernel keeps reading the controls while a portfolio is solved: a portfolio whose settings were
+changed again before it finished is dropped, not shown, and the settings changed meanwhile are
+coalesced into one recomputation with the newest. Without a kernel (a headless run) it is
+synchronous.
 """
 from __future__ import annotations
 
+import contextvars
 import html
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from climateinvest.report.explorer.inputs import InputError, money, percent
 from climateinvest.report.explorer.session import VIEWS, Explorer, problem_text, scenario_files
-from climateinvest.report.i18n import t
+from climateinvest.report.i18n import t, use
 
 _STYLE = {"description_width": "14rem"}
 
@@ -47,7 +53,12 @@ def explorer_widget(scenario_path: str | Path | None = None, parameters: str | P
             message.value = f'<pre class="ci-failed">{html.escape(problem_text(e))}</pre>'
             return
         message.value = ""
-        body.children = [_controls(w, explorer)]
+        body.children = [_controls(w, explorer, rebuild)]
+
+    def rebuild(explorer: Explorer):
+        """Every control back to the loaded scenario (reset)."""
+        explorer.reset()
+        body.children = [_controls(w, explorer, rebuild)]
 
     load.on_click(open_scenario)
     if first:
@@ -55,7 +66,82 @@ def explorer_widget(scenario_path: str | Path | None = None, parameters: str | P
     return root
 
 
-def _controls(w, e: Explorer):
+class Redrawer:
+    """Runs ``work(request)`` for the newest request only, on one worker thread.
+
+    ``submit`` returns at once; requests arriving while one is being worked on replace each
+    other, and the worker then takes the newest. ``work`` asks ``stale()`` between its stages
+    and before showing anything: True when a newer request is waiting, so its result is dropped.
+    ``lock`` is held while ``work`` runs (the buttons take it too, so they never read a result
+    half-way). With ``threaded`` False everything runs in the caller's thread.
+    """
+
+    def __init__(self, work: Callable[[object, Callable[[], bool]], None], threaded: bool):
+        self.work, self.threaded = work, threaded
+        self.lock = threading.RLock()
+        self._cv = threading.Condition()
+        self._latest: object = None
+        self._waiting = False
+        self._thread: threading.Thread | None = None
+        self.dropped = 0  # results dropped because newer settings arrived
+
+    def stale(self) -> bool:
+        """Whether a newer request is waiting."""
+        with self._cv:
+            return self._waiting
+
+    def submit(self, request: object) -> None:
+        """Work on ``request`` (or drop it for a newer one)."""
+        if not self.threaded:
+            with self.lock:
+                self.work(request, lambda: False)
+            return
+        with self._cv:  # the caller's context goes along (the report language is a context variable)
+            self._latest, self._waiting = (request, contextvars.copy_context()), True
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="explorer-redraw", daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                if not self._waiting:
+                    self._thread = None
+                    return
+                (request, context), self._waiting = self._latest, False  # type: ignore[misc]
+            with self.lock:
+                context.run(self.work, request, self.stale)
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Until the worker has nothing left to do (tests)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - ipywidgets needs IPython
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _output_of(obj) -> dict:
+    """``obj`` as one display_data output (the kernel's formatter), settable from any thread."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        data, metadata = shell.display_formatter.format(obj)
+    else:
+        data, metadata = {"text/html": obj._repr_html_()} if hasattr(obj, "_repr_html_") else \
+            {"text/plain": repr(obj)}, {}
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
+
+
+def _controls(w, e: Explorer, rebuild: Callable[[Explorer], None]):
     """The levers, panels and buttons of one loaded scenario."""
     b, cur = e.base, e.city.currency
     plan = b.plan_years
@@ -93,10 +179,13 @@ def _controls(w, e: Explorer):
     status = w.HTML()
     figures = w.HTML()
     outs = {v: w.Output() for v in VIEWS}
+    for v, out in outs.items():  # (the browser test and benchmark find the views by these classes)
+        out.add_class(f"ci-view-{v}")
+    figures.add_class("ci-figures")
+    status.add_class("ci-status")
     tabs = w.Tab(children=list(outs.values()))
     for i, v in enumerate(VIEWS):
         tabs.set_title(i, t(f"ex.view.{v}"))
-    stamp = {"n": 0}
 
     def changes() -> tuple[dict, list[str]]:
         """The scenario keys the controls say, and how each typed value was read."""
@@ -134,19 +223,12 @@ def _controls(w, e: Explorer):
         return note
 
     def show(view: str):
-        out = outs[view]
-        out.clear_output(wait=True)
-        with out:
-            from IPython.display import display
+        outs[view].outputs = (_output_of(e.figure(view)),)
 
-            display(e.figure(view))
-
-    def redraw(*_):
-        stamp["n"] += 1
-        mine = stamp["n"]
-        notes = applicability()
+    def recompute(request, stale: Callable[[], bool]):
+        use(e.context)  # the explorer's language, whichever thread and context the kernel runs this in
+        ch, shown, notes = request
         try:
-            ch, shown = changes()
             t_curve = e.update_curve(ch)
         except (InputError, ValueError) as err:  # ValidationError is a ValueError
             read.value = f'<span class="ci-failed">{html.escape(problem_text(err))}</span>'
@@ -154,18 +236,36 @@ def _controls(w, e: Explorer):
         read.value = html.escape(" · ".join(shown + notes + [f"{t('ex.fixed')}: {fixed or '–'}"]))
         show("macc")
         status.value = f'<span class="ci-muted">{html.escape(t("ex.curve_time", s=f"{t_curve:.2f}"))}</span>'
+        if stale():  # newer settings are waiting: their curve comes first
+            redrawer.dropped += 1
+            return
         try:
             t_all = e.update_all()
         except Exception as err:  # noqa: BLE001 - shown, the explorer stays usable
             status.value = f'<span class="ci-failed">{html.escape(problem_text(err))}</span>'
             return
-        if mine != stamp["n"]:  # changed again meanwhile: this result is dropped
+        if stale():  # changed again meanwhile: this result is dropped
+            redrawer.dropped += 1
             return
         figures.value = str(e.key_figures()) + str(e.status_line())
         for v in VIEWS:
             show(v)
         took = t("ex.all_time", c=f"{t_curve:.2f}", p=f"{t_all:.2f}")
         status.value = f'<span class="ci-muted">{html.escape(took)}</span>'
+        root_box.add_class("ci-ready")
+
+    redrawer = Redrawer(recompute, threaded=_in_kernel())
+
+    def redraw(*_):
+        use(e.context)
+        notes = applicability()
+        try:
+            ch, shown = changes()
+        except (InputError, ValueError) as err:
+            read.value = f'<span class="ci-failed">{html.escape(problem_text(err))}</span>'
+            return
+        root_box.remove_class("ci-ready")
+        redrawer.submit((ch, shown, notes))
 
     def set_fixed(*_):
         if fix_measure.value:
@@ -188,6 +288,7 @@ def _controls(w, e: Explorer):
     mc = w.Button(description=t("ex.mc"))
     reset = w.Button(description=t("ex.reset"))
     kept = w.HTML()
+    kept.add_class("ci-kept")
     saved: dict = {}
 
     def do_save(*_):
@@ -222,21 +323,32 @@ def _controls(w, e: Explorer):
                                    draws=summary.get("draws", 0), s=f"{e.seconds['uncertainty']:.1f}"))
 
     def do_reset(*_):
-        e.reset()
-        rate.value = f"{b.real_rate * 100:.2f} %".replace(".", ",")
-        redraw()
+        rebuild(e)
 
-    save.on_click(do_save)
-    xlsx.on_click(do_xlsx)
-    render.on_click(do_render)
-    mc.on_click(do_mc)
-    reset.on_click(do_reset)
+    def locked(action):
+        """``action`` once the worker is idle (a button never reads a result half-way)."""
+        def run(*_):
+            with redrawer.lock:
+                use(e.context)
+                action()
+        return run
+
+    save.on_click(locked(do_save))
+    xlsx.on_click(locked(do_xlsx))
+    render.on_click(locked(do_render))
+    mc.on_click(locked(do_mc))
+    reset.on_click(locked(do_reset))
 
     from climateinvest.report.display import jupyter_css
 
     levers = w.VBox([rate, cv, persp, fs, price, inter, objective, grants, target, *budgets, *caps,
                      w.HBox([forced_in, forced_out]), w.HBox([fix_measure, fix_year]), read])
     keep = w.VBox([w.HBox([name, save, xlsx, render]), w.HBox([mc, reset]), kept])
+    root_box = w.VBox([w.HTML(jupyter_css() + f"<h3>{html.escape(b.title)} — {html.escape(e.city.name)}</h3>"),
+                       levers, status, figures, tabs, keep])
+    root_box.add_class("ci-controls")
+    root_box.redrawer = redrawer  # type: ignore[attr-defined]  # (tests wait on it)
+    redrawer.threaded, threaded = False, redrawer.threaded  # the first drawing before the cell returns
     redraw()
-    return w.VBox([w.HTML(jupyter_css() + f"<h3>{html.escape(b.title)} — {html.escape(e.city.name)}</h3>"),
-                   levers, status, figures, tabs, keep])
+    redrawer.threaded = threaded
+    return root_box
