@@ -87,9 +87,7 @@ def batch_runs(tmp_path_factory, hostile_scenarios) -> dict:
 
 # --- a headless Debian chromium for the browser tests (never a browser download) -----------------
 
-CHROMIUM = os.environ.get("CLIMATEINVEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions"]
+from labdriver import ARGS, CHROMIUM  # noqa: E402 - one chromium and one set of flags for every browser test
 
 
 @pytest.fixture(scope="module")

@@ -120,6 +120,17 @@ def test_report_has_every_part_and_no_code(batch_runs):
         assert code not in text
 
 
+def test_report_shows_cobenefits_beside_the_cost_per_tonne(batch_runs):
+    """Landskrona's measures with co-benefit inputs: the section, valued, with the older values named."""
+    folder = batch_runs["default"]["folder"]
+    text = (folder / "base.html").read_text(encoding="utf-8")
+    assert "Sidonyttor: ren luft, tystare gator, hälsa" in text
+    assert "Kostnad per ton efter sidonyttor" in text and "Nuvärde av sidonyttor" in text
+    saved = json.loads((folder / "base" / "manifest.json").read_text(encoding="utf-8"))["summary"]["cobenefits"]
+    assert saved["portfolio_value_per_year"] > 0 and saved["perspective"] == "municipal"
+    assert any("older" in w for w in saved["warnings"])
+
+
 def test_xlsx_has_the_result_tables(batch_runs):
     import openpyxl
 
