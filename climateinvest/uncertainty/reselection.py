@@ -239,7 +239,7 @@ def selection_frequency(city: CityData, scenario: Scenario, flows: Flows, k: Mul
     0.6 s per draw on an idle 2-core machine (3–4 s under load): for studies.
     ``"exact"``: :func:`exact_reselection`, the same MILP on the draw's perturbed candidates (no
     flows rebuilt), proven optimal per draw; with multipliers 1 it chooses exactly the
-    portfolio's ``chosen`` measures. Measured on Landskrona: about 0.3 s per draw (two HiGHS
+    portfolio's ``chosen`` measures. Measured on Landskrona: 0.3–0.6 s per draw (two HiGHS
     solves of about 0.05–0.15 s each), so 200 draws take about a minute.
 
     ``pv``: present values of ``flows`` in ``scenario.macc_year``, if at hand (greedy).
