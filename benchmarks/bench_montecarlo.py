@@ -38,7 +38,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from climateinvest.appraisal import appraise
+from climateinvest.appraisal import appraise, perspective_parts
 from climateinvest.cashflows import build_flows
 from climateinvest.io.city import CityData
 from climateinvest.io.scenario import Scenario
@@ -46,7 +46,6 @@ from climateinvest.uncertainty.analysis import run_monte_carlo
 from climateinvest.uncertainty.montecarlo import (
     cost_per_tonne_draws,
     measure_statistics,
-    net_capex,
     npv_draws,
     present_values,
 )
@@ -144,14 +143,14 @@ def naive(flows, city, k, n_draws: int):
     """The analyst's loop: per draw and measure, the yearly vectors and two ``npf.npv`` calls."""
     import numpy_financial as npf
 
-    capex = net_capex(flows, city, "municipal")
+    capex, opex, energy_c = perspective_parts(flows, city, "municipal")
     M = capex.shape[0]
     out = np.empty((n_draws, M))
     for d in range(n_draws):
         kc, ko, ka = k.capex[d], k.opex[d], k.abatement[d]
         kp, kf = k.energy_price[d], k.emission_factor[d]
         for m in range(M):
-            cost = capex[m] * kc[m] + flows.opex[m] * ko[m] + (flows.energy_cost_c[m] * kp[:, None]).sum(0)
+            cost = capex[m] * kc[m] + opex[m] * ko[m] + (energy_c[m] * kp[:, None]).sum(0)
             tonnes = (flows.direct[m] - (flows.emissions_c[m] * kf[:, None]).sum(0)) * ka[m]
             t = npf.npv(RATE, tonnes)
             out[d, m] = npf.npv(RATE, cost) / t if t > 0 else np.inf

@@ -3,7 +3,7 @@ a naive numpy-financial Monte Carlo appraisal; and the re-selection per
 draw on Landskrona.
 
     .venv/bin/python benchmarks/bench_portfolio.py [--sizes 30 100 300 500 1000] [--draws 10000]
-        [--naive-draws 20] [--reselect-draws 3]
+        [--naive-draws 20] [--reselect-draws 3] [--exact-draws 50]
 
 The synthetic city is ``bench_montecarlo.synthetic_city`` with its measures spread over 50
 emission sources (baseline per source = 1.5 × the standalone tonnes of its measures, so the
@@ -14,13 +14,16 @@ What is timed (wall clock, one run each; the machine's load shows in the figures
 
 1. **portfolio**: ``portfolio.select_portfolio`` with the frontier (the McCormick model of
    ``portfolio.model``; an outer-approximation tonnes stage was tried and measured slower on
-   this city, so it was reverted and there is no second formulation to compare).
+   this city, so it was reverted; issue 18's rework did not change the formulation either, so
+   there is still no second formulation to compare), with its CPU split into ``select`` (the
+   main solve and its tie-break) and ``frontier`` (the six points).
 2. **run_scenario** on the synthetic city with ``--draws`` Monte Carlo draws (re-selection off),
    against **naive**: ``bench_montecarlo.naive`` (per draw and measure, yearly vectors and two
    ``numpy_financial.npv`` calls), timed on ``--naive-draws`` draws and extrapolated linearly.
 3. The growth exponent b of t ≈ a nᵇ, fitted by least squares on log t against log n.
-4. **Re-selection per draw on Landskrona** (base, 2027): the greedy (all draws at once) and the
-   MILP re-solved per draw (``reselect_method="milp"``).
+4. **Re-selection per draw on Landskrona** (base, 2027): the greedy (all draws at once), the
+   portfolio's MILP re-solved per draw on perturbed candidates (``reselect_method="exact"``)
+   and the MILP on a fully re-appraised city per draw (``reselect_method="milp"``).
 
 Peak memory: the process's peak resident set (``ru_maxrss``) after each size (it only grows).
 """
@@ -101,8 +104,9 @@ def main(argv=None) -> int:
     ap.add_argument("--draws", type=int, default=10_000)
     ap.add_argument("--naive-draws", type=int, default=20)
     ap.add_argument("--reselect-draws", type=int, default=3)
+    ap.add_argument("--exact-draws", type=int, default=50)
     a = ap.parse_args(argv)
-    print(f"{'n':>5} {'portfolio s':>11} {'run s':>7} {'naive MC s':>10} "
+    print(f"{'n':>5} {'portfolio s':>11} {'select cpu':>10} {'frontier cpu':>12} {'run s':>7} {'naive MC s':>10} "
           f"{'naive/run':>9} {'peak MiB':>8}  status")
     ns, tp, trun = [], [], []
     for n in a.sizes:
@@ -120,7 +124,8 @@ def main(argv=None) -> int:
             naive(flows, city, k, a.naive_draws)
             t_naive = (time.perf_counter() - t0) * a.draws / a.naive_draws
         ns.append(n), tp.append(t_new), trun.append(t_run)
-        print(f"{n:>5} {t_new:>11.2f} {t_run:>7.2f} {t_naive:>10.1f} "
+        tm = r_new.timings
+        print(f"{n:>5} {t_new:>11.2f} {tm['select']:>10.2f} {tm['frontier']:>12.2f} {t_run:>7.2f} {t_naive:>10.1f} "
               f"{t_naive / t_run:>9.1f} {peak_mib():>8.0f}  {r_new.status}", flush=True)
     print(f"growth exponent (t ~ n^b): portfolio b = {exponent(ns, tp):.2f}, run_scenario b = {exponent(ns, trun):.2f}")
 
@@ -129,7 +134,7 @@ def main(argv=None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = ci.run_scenario(sc.with_changes(monte_carlo={"draws": 2000, "seed": 2027, "reselect_draws": 0}))
-            for method, draws in (("greedy", 2000), ("milp", a.reselect_draws)):
+            for method, draws in (("greedy", 2000), ("exact", a.exact_draws), ("milp", a.reselect_draws)):
                 u = run_monte_carlo(res.city, sc, res.flows, res.measures, res.portfolio, res.steps["pathway"],
                                     reselect_draws=draws, reselect_method=method, with_tornado=False,
                                     macc_curve=res.macc)

@@ -82,6 +82,15 @@ proven optimum; the ``comparison`` table shows by how much the optimum gains.
 **Frontier** (:mod:`~climateinvest.portfolio.frontier`): the ``max_abatement`` problem re-solved
 with every year's budget scaled by :data:`FRONTIER_SHARES`.
 
+**Under uncertainty** the same model and stages are re-solved per Monte Carlo draw on the draw's
+perturbed candidates by :func:`climateinvest.uncertainty.reselection.exact_reselection`
+(``reselect_method="exact"``); the greedy walk is the labelled fast approximation.
+
+**Speed** (``benchmarks/bench_portfolio.py``, README "Speed"): the McCormick rows make the
+tonnes stage and the exact cost tie-break one model; on the benchmark's synthetic city the step
+takes 3.6 s at 100 measures and 84 s at 300 on a loaded 2-core machine, two thirds of it in the
+six frontier points.
+
 Units: money in the city's currency at its price year (real); tonnes in t CO2e per year in the
 target year unless a column says otherwise.
 """

@@ -113,7 +113,8 @@ def run_monte_carlo(city: CityData, scenario: Scenario, flows: Flows, measures: 
         None skips the portfolio parts (portfolio, fan, tornado)
     pathway : PathwayResult of ``chosen`` (built here when None and ``chosen`` is given)
     draws, seed, reselect_draws : override the scenario's ``monte_carlo`` values
-    reselect_method : "greedy" (default) or "milp" (see ``reselection.selection_frequency``)
+    reselect_method : "greedy" (default, a fast approximation), "exact" (the portfolio's MILP per
+        draw) or "milp" (the MILP on a re-appraised city; see ``reselection.selection_frequency``)
     macc_curve : optional MAC curve; adds ``curve_cost_per_tco2e_p10/p50/p90`` (the curve's
         adjusted cost per tonne, its sequential ``scale`` held fixed) for the whisker chart
     keep_samples : keep the multipliers and portfolio draws in ``samples``
