@@ -6,12 +6,15 @@ from climateinvest.uncertainty.analysis import run_monte_carlo
 
 # --- selection frequency ----------------------------------------------------------------------
 
-def test_selection_frequency_greedy_and_skip():
-    # budget 1 MSEK in 2027 only: either a or b fits; which one is cheaper per tonne varies by draw
-    measures = [{"measure_id": "a", "capex": 1e6, "direct_abatement_tco2e_per_year": 100.0},
+# Two measures of 100 t each and 1 MSEK, only one fits the budget; b is cheaper iff k_b < k_a.
+TIE_MEASURES = [{"measure_id": "a", "capex": 1e6, "direct_abatement_tco2e_per_year": 100.0},
                 {"measure_id": "b", "capex": 1e6, "direct_abatement_tco2e_per_year": 100.0,
                  "emission_source": "road"}]
-    rng = [("a", "capex", "uniform", 0.8, 1.0, 1.0), ("b", "capex", "uniform", 0.6, 0.9, 1.0)]
+TIE_RANGES = [("a", "capex", "uniform", 0.8, 1.0, 1.0), ("b", "capex", "uniform", 0.6, 0.9, 1.0)]
+
+def test_selection_frequency_greedy_and_skip():
+    # budget 1 MSEK in 2027 only: either a or b fits; which one is cheaper per tonne varies by draw
+    measures, rng = TIE_MEASURES, TIE_RANGES
     sc = scenario(draws=4000, reselect=4000, investment_budget={2027: 1e6, 2028: 0.0, 2029: 0.0})
     city, sc, flows, table = setup(rng, sc, measures=measures, changes=[("a", "electricity", 0.0)])
     res = run_monte_carlo(city, sc, flows, table, with_tornado=False)
@@ -40,10 +43,7 @@ def test_selection_frequency_milp_runs_the_portfolio_module():
 def test_exact_selection_frequency_is_the_milp_per_draw():
     # same city as the greedy test: both measures abate 100 t and only one fits the budget, so
     # the MILP's tie-break takes the cheaper one; b is cheaper iff k_b < k_a, P = 0.75
-    measures = [{"measure_id": "a", "capex": 1e6, "direct_abatement_tco2e_per_year": 100.0},
-                {"measure_id": "b", "capex": 1e6, "direct_abatement_tco2e_per_year": 100.0,
-                 "emission_source": "road"}]
-    rng = [("a", "capex", "uniform", 0.8, 1.0, 1.0), ("b", "capex", "uniform", 0.6, 0.9, 1.0)]
+    measures, rng = TIE_MEASURES, TIE_RANGES
     sc = scenario(draws=400, reselect=400, investment_budget={2027: 1e6, 2028: 0.0, 2029: 0.0})
     city, sc, flows, table = setup(rng, sc, measures=measures, changes=[("a", "electricity", 0.0)])
     res = run_monte_carlo(city, sc, flows, table, reselect_method="exact", with_tornado=False)
