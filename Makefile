@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 CYCLE ?= 2027
 RUN_ID := $(shell date +%Y%m%d-%H%M%S)
 STAMP := $(VENV)/.installed
+# JupyterLab lives in its own environment: installing it beside papermill makes every
+# notebook start about three times slower (rfc3987-syntax; see docs/architecture.md section 7).
+# Defined before any rule that names it: make expands prerequisites as it reads them.
+LAB_STAMP := .venv-lab/.installed
 
 .PHONY: run test test-fast lab lab-env lint typecheck setup clean
 
@@ -30,10 +34,6 @@ test: $(STAMP) $(LAB_STAMP)
 # The everyday loop: everything but the notebook, batch, browser and interrupt runs.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
-
-# JupyterLab lives in its own environment: installing it beside papermill makes every
-# notebook start about three times slower (rfc3987-syntax; see docs/architecture.md section 7).
-LAB_STAMP := .venv-lab/.installed
 
 $(LAB_STAMP): pyproject.toml
 	$(PY) -m venv .venv-lab
