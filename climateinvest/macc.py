@@ -351,20 +351,30 @@ def build_macc(measures: pd.DataFrame, flows: Flows, city: CityData,
                       currency=city.currency, sector_summary=sector_summary(curve))
 
 
-def _required_cost(mid: np.ndarray, requires: list[str], own_K: np.ndarray) -> np.ndarray:
-    """(M,) [currency] the NPV cost (investment and running part) of what each measure requires,
-    followed down the chain (an enabler of an enabler counts too), 0 for none.
+def required_chain(mid, requires) -> np.ndarray:
+    """(M, M) 0/1: row i marks every measure that measure i requires, followed down the chain (an
+    enabler of an enabler counts too); a requirement that is not among ``mid`` is left out.
+
+    ``chain @ cost`` is the cost of what each measure requires, for one cost vector (M,) or for
+    every draw at once (``cost @ chain.T`` with cost (R, M)).
     """
-    npv_of = dict(zip(mid, own_K, strict=True))
+    at = {m: j for j, m in enumerate(mid)}
     req_of = dict(zip(mid, requires, strict=True))
-    out = np.zeros(len(mid))
+    chain = np.zeros((len(mid), len(mid)))
     for i, m in enumerate(mid):
         seen, r = {m}, req_of.get(m, "")
         while r and r not in seen:
-            out[i] += npv_of.get(r, 0.0)  # a requirement off the curve's table costs nothing here
+            if r in at:  # a requirement off the curve's table costs nothing here
+                chain[i, at[r]] = 1.0
             seen.add(r)
             r = req_of.get(r, "")
-    return out
+    return chain
+
+
+def _required_cost(mid: np.ndarray, requires: list[str], own_K: np.ndarray) -> np.ndarray:
+    """(M,) [currency] the NPV cost (investment and running part) of what each measure requires
+    (:func:`required_chain`), 0 for none."""
+    return required_chain(mid, requires) @ own_K
 
 
 def _note(npv_cost, scale, requires: str, requires_npv, source: str, currency: str,

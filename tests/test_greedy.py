@@ -137,6 +137,38 @@ def test_one_draw_at_central_values_reselects_the_baseline_greedy(case):
     assert reselected == [greedy_names, greedy_names]
 
 
+def _heat_measures(spec):
+    """Measures on one source ``heat``: (earliest start, life [years], t/yr, requires), 0.5 MSEK each."""
+    return [{"measure_id": f"m{i}", "name": f"m{i}", "emission_source": "heat", "capex": 5e5, "capex_years": 1,
+             "earliest_start_year": e, "lifetime_years": life, "opex_change_per_year": 0.0,
+             "direct_abatement_tco2e_per_year": t, "payer": "municipality", "exclusive_group": "", "requires": r}
+            for i, (e, life, t, r) in enumerate(spec)]
+
+
+HEAT_200 = [("heat", "buildings", 1990, 3000.0, "territorial"), ("heat", "buildings", 2030, 200.0, "territorial")]
+
+
+@pytest.mark.parametrize("spec,expected", [
+    # m1 (200 t) requires m0 (27 t): alone m1 is the cheaper tonne (0.5 MSEK / 2 × 200 t), but its
+    # bundle costs 1 MSEK, so the curve walks m0 first and the 0.5 MSEK of 2029 fund m0; a draw
+    # that priced m1 without m0 walked m1 first, found its package unaffordable, and chose nothing
+    ([(2026, 9, 27.0, ""), (2028, 2, 200.0, "m0")], ["m0"]),
+    # a 2-year measure appraised from 2027 has no tonnes in 2030: the curve is empty, and so is
+    # the walk (the portfolio greedy once fell back to every measure and funded m0 in 2029)
+    ([(2026, 2, 10.0, ""), (2026, 2, 10.0, "")], []),
+])
+def test_the_reselection_walks_the_curve_the_portfolio_greedy_walks(spec, expected):
+    city = make_city(_heat_measures(spec), HEAT_200, energy=())
+    sc = make_scenario(investment_budget={2027: 0.0, 2028: 0.0, 2029: 5e5},
+                       target={"year": 2030, "base_year": 1990, "reduction": 0.5})
+    measures = appraisal(city, sc)
+    start = city.measures["earliest_start_year"].clip(lower=sc.budget_cycle).to_numpy(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        curve = build_macc(measures, build_flows(city, sc.price_path, sc.emission_factor_set, start), city, sc).curve
+    assert _agree(city, sc, measures, curve) == (expected, [expected, expected])
+
+
 @pytest.mark.parametrize("name,interaction,objective", [
     ("base", "sequential", "max_abatement"), ("low_budget", "sequential", "min_cost"),
     ("residual_mix", "independent", "max_abatement")])

@@ -88,10 +88,15 @@ def required_reduction(city: CityData, scenario: Scenario) -> float:
 
 
 def _order(city: CityData, measures: pd.DataFrame, macc_curve: pd.DataFrame | None) -> tuple[np.ndarray, list]:
-    """Interaction order (rank per measure position) and the greedy's walk (measure positions)."""
+    """Interaction order (rank per measure position) and the greedy's walk (measure positions).
+
+    The walk is the MAC curve's measures in its order; an empty curve walks nothing, as the Monte
+    Carlo re-selection of a draw with an empty curve does. Only without a curve (``None``) does
+    the walk fall back to the appraisal's cost per tonne.
+    """
     ids = city.measure_ids
     pos = {mid: i for i, mid in enumerate(ids)}
-    if macc_curve is not None and len(macc_curve):
+    if macc_curve is not None:
         walk = [pos[m] for m in dict.fromkeys(macc_curve["measure_id"]) if m in pos]
     else:
         cpt = (

@@ -16,7 +16,7 @@ from climateinvest.appraisal import appraise
 from climateinvest.cashflows import Flows, baseline_by_source, build_flows
 from climateinvest.io.city import CityData
 from climateinvest.io.scenario import Scenario
-from climateinvest.macc import TINY_TCO2E, build_macc, mac_order
+from climateinvest.macc import TINY_TCO2E, build_macc, mac_order, required_chain
 from climateinvest.portfolio.candidates import build_problem
 from climateinvest.portfolio.greedy import fund_down, funding_problem
 from climateinvest.portfolio.model import build_model
@@ -93,10 +93,12 @@ def _draw_inputs(city: CityData, scenario: Scenario, flows: Flows, k: Multiplier
     kc, ko, ka = k.capex, k.opex, k.abatement
     kp, kf = k.energy_price, k.emission_factor
     K = kc * pv.capex + ko * pv.opex
+    meas = city.measures.set_index("measure_id").reindex(ids)
+    # the draw's curve prices a bundle with what it requires, as the MAC curve does (build_macc)
+    bundle_K = K + K @ required_chain(ids, meas["requires"].fillna("").astype(str).tolist()).T
     E = _carrier_term(kp, pv.energy)
     T = ka * (pv.direct - _carrier_term(kf, pv.emissions))
     standalone = ka * (pv.direct_year - _carrier_term(kf, pv.emissions_year))
-    meas = city.measures.set_index("measure_id").reindex(ids)
     src = meas["emission_source"].astype(str).to_numpy(object)
     base_tab = baseline_by_source(city, [macc_year], scenario.baseline_trend)[macc_year]
     base = np.array([float(base_tab.get(s, 0.0)) for s in src])[None, :]
@@ -106,7 +108,7 @@ def _draw_inputs(city: CityData, scenario: Scenario, flows: Flows, k: Multiplier
         cap = np.where(alive, np.minimum(1.0, base / np.where(alive, standalone, 1.0)), np.where(pos, 0.0, 1.0))
     labels = meas["exclusive_group"].fillna("").astype(str).to_numpy(object)
     group = np.where(labels == "", -1, pd.factorize(pd.Series(labels, dtype=object))[0])
-    order, _, _ = mac_order(K, E, T, standalone, pd.factorize(pd.Series(src, dtype=object))[0], share, cap,
+    order, _, _ = mac_order(bundle_K, E, T, standalone, pd.factorize(pd.Series(src, dtype=object))[0], share, cap,
                             group, (T > 0) & (standalone > TINY_TCO2E), scenario.interaction == "sequential")
 
     p = build_problem(city, scenario, None, None)
