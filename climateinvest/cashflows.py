@@ -217,19 +217,42 @@ def build_flows(city: CityData, price_path: str, factor_set: str, start_year) ->
     )
 
 
-def baseline_by_source(city: CityData, years, trend: float = 0.0) -> pd.DataFrame:
+def baseline_by_source(city: CityData, years, trend: float = 0.0, projection: bool = False) -> pd.DataFrame:
     """Baseline emissions [t CO2e / year] per ``source_id`` (rows) and calendar year (columns).
 
-    Linear between inventory years, flat before the first; after the last inventory year the last
-    value changes by ``trend`` (share per year, e.g. −0.01) compounded. Columns ``sector`` and
-    ``scope`` are not included; see ``city.baseline`` for them.
+    Linear between inventory years, flat before the first. After the last inventory year:
+
+    * ``projection=False`` (flat): the last value, changed by ``trend`` (share per year, e.g.
+      −0.01) compounded;
+    * ``projection=True`` (with existing measures): the last value × the factor of the source's
+      sector in ``city.baseline_projection`` (emissions in that year relative to the last
+      inventory year [-]); the factor is linear between the table's years, 1 at the last
+      inventory year, held at its last value after the table's last year, and 1 for a sector
+      the table does not list. ``trend`` is then not used (``io.city.check_scenario`` refuses both).
+
+    Columns ``sector`` and ``scope`` are not included; see ``city.baseline`` for them.
     """
     years = np.asarray(years, dtype=int)
     b = city.baseline
     sources = list(dict.fromkeys(b["source_id"]))
+    proj = city.baseline_projection if projection else None
     out = np.empty((len(sources), len(years)))
     for i, src in enumerate(sources):
         rows = b[b["source_id"] == src].sort_values("year")
         ys, vs = rows["year"].to_numpy(float), rows["tco2e"].to_numpy(float)
-        out[i] = np.interp(years, ys, vs) * (1.0 + trend) ** np.maximum(years - ys[-1], 0)
+        after = np.maximum(years - ys[-1], 0)
+        if proj is None:
+            out[i] = np.interp(years, ys, vs) * (1.0 + trend) ** after
+            continue
+        f = proj[(proj["sector"] == rows["sector"].iat[0]) & (proj["year"] > ys[-1])].sort_values("year")
+        fy = np.concatenate([[ys[-1]], f["year"].to_numpy(float)])
+        fv = np.concatenate([[1.0], f["factor"].to_numpy(float)])
+        out[i] = np.interp(years, ys, vs) * np.where(after > 0, np.interp(years, fy, fv), 1.0)
     return pd.DataFrame(out, index=pd.Index(sources, name="source_id"), columns=years)
+
+
+def scenario_baseline(city: CityData, scenario, years) -> pd.DataFrame:
+    """:func:`baseline_by_source` as the scenario sets it (``baseline``, ``baseline_trend``): the
+    one baseline of the MAC curve, the portfolio, the re-selection and the pathway.
+    """
+    return baseline_by_source(city, years, float(scenario.baseline_trend), scenario.baseline == "projection")

@@ -37,7 +37,7 @@ import pandas as pd
 
 from climateinvest import finance
 from climateinvest.appraisal import grants_of, net_cost
-from climateinvest.cashflows import Flows, baseline_by_source
+from climateinvest.cashflows import Flows, scenario_baseline
 from climateinvest.io.city import CityData
 from climateinvest.io.scenario import Scenario
 from climateinvest.io.tables import StepTables
@@ -261,7 +261,7 @@ def build_macc(measures: pd.DataFrame, flows: Flows, city: CityData,
     flows : Flows of (at least) the same measures at their appraisal start years
     city : CityData (exclusive groups, requirements, grants, baseline)
     scenario : Scenario (real_rate, perspective, discount_abatement, interaction,
-        emission_factor_set, macc_year, baseline_trend)
+        emission_factor_set, macc_year, baseline, baseline_trend)
 
     Money in ``city.currency``; tonnes [t CO2e / year] in the reference year, except
     ``appraised_tco2e`` (the lifetime tonnes the cost per tonne divides by, scaled). See the
@@ -299,7 +299,7 @@ def build_macc(measures: pd.DataFrame, flows: Flows, city: CityData,
     T = npv(ab) if scenario.discount_abatement else ab.sum(axis=-1)[pos]
     standalone = flows.calendar(ab, np.array([year]))[pos, 0]
     src = col["emission_source"].astype(str)
-    base_tab = baseline_by_source(city, [year], scenario.baseline_trend)[year]
+    base_tab = scenario_baseline(city, scenario, [year])[year]
     baseline = dict(zip(base_tab.index.astype(str), base_tab.to_numpy(float), strict=True))
     base = _baseline_of(src, baseline)
     share, cap = _share_and_cap(standalone, base)
@@ -373,7 +373,8 @@ def required_chain(mid, requires) -> np.ndarray:
 
 def _required_cost(mid: np.ndarray, requires: list[str], own_K: np.ndarray) -> np.ndarray:
     """(M,) [currency] the NPV cost (investment and running part) of what each measure requires
-    (:func:`required_chain`), 0 for none."""
+    (:func:`required_chain`), 0 for none.
+    """
     return required_chain(mid, requires) @ own_K
 
 

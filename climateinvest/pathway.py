@@ -4,9 +4,11 @@ Conventions
 -----------
 * Years run from the first inventory year of ``baseline_emissions`` to
   ``scenario.pathway_end_year``.
-* **Baseline** per emission source: :func:`climateinvest.cashflows.baseline_by_source` — linear
-  between inventory years, then the last inventory value held flat, or changed by
-  ``scenario.baseline_trend`` per year compounded.
+* **Baseline** per emission source: :func:`climateinvest.cashflows.scenario_baseline` — linear
+  between inventory years; after the last one either held flat (or changed by
+  ``scenario.baseline_trend`` per year compounded), or, with ``scenario.baseline: projection``,
+  the city's with-existing-measures factors per sector (``baseline_projection.csv``), so that the
+  gap is what is left after what is already decided.
 * **Abatement** of a chosen measure in a calendar year = ``Flows.abatement`` on the calendar ×
   the chosen table's ``scale`` (its sequential share), booked on the measure's
   ``emission_source``. Measures of ``external`` payers count only if
@@ -18,6 +20,12 @@ Conventions
 * **Scopes are kept apart**: ``territorial`` sources make the pathway, the target and the carbon
   budget; ``indirect`` sources (e.g. grid electricity, whose emissions happen wherever the power
   is made) are shown beside it and never counted toward the territorial target.
+* **EU ETS apart**: a source's ``ets_tco2e`` in its last inventory year gives the share of it
+  under the EU Emissions Trading System (the city has little control there); measures with
+  ``ets: true`` cut that part, the others the rest, each part clipped at zero on its own. From
+  the last inventory year on, ``baseline_ets_tco2e`` and ``with_portfolio_ets_tco2e`` show the
+  territorial ETS part and ``with_portfolio_non_ets_tco2e`` the rest (they add up to
+  ``with_portfolio_territorial_tco2e``); NaN before, where the share is not known.
 * **Target**: level = (1 − ``target.reduction``) × territorial emissions in ``target.base_year``
   (interpolated between inventory years). ``target_tco2e`` holds this level on every row (the
   straight target line); ``target_path_tco2e`` is the straight line from the last inventory
@@ -39,9 +47,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from climateinvest.cashflows import Flows, baseline_by_source
+from climateinvest.cashflows import Flows, scenario_baseline
 from climateinvest.financing import check_chosen, select_flows
-from climateinvest.io.city import CityData
+from climateinvest.io.city import CityData, ets_flags, ets_shares
 from climateinvest.io.scenario import Scenario
 from climateinvest.io.tables import StepTables
 
@@ -59,7 +67,8 @@ class PathwayResult(StepTables):
         with_portfolio_indirect_tco2e, target_tco2e, target_path_tco2e,
         baseline_cumulative_from_budget_year_tco2e, cumulative_from_budget_year_tco2e,
         carbon_budget_remaining_tco2e (budget columns NaN before ``from_year`` or without a
-        budget).
+        budget), baseline_ets_tco2e, with_portfolio_ets_tco2e, with_portfolio_non_ets_tco2e
+        (NaN before the last inventory year).
     by_sector : year and one column per territorial sector, emissions with the portfolio.
     by_source : long table year, source_id, sector, scope, baseline_tco2e, abatement_tco2e
         (after clipping), with_portfolio_tco2e, clipped_tco2e.
@@ -93,7 +102,7 @@ def build_pathway(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flow
     Parameters
     ----------
     city : CityData  (``baseline``: source_id, sector, year, tco2e [t CO2e/year], scope)
-    scenario : Scenario  (target, carbon_budget, baseline_trend, pathway_end_year,
+    scenario : Scenario  (target, carbon_budget, baseline, baseline_trend, pathway_end_year,
         include_external)
     chosen : DataFrame, one row per chosen measure: measure_id, scale [share] (default 1);
         emission_source, payer taken from the city where missing.
@@ -128,8 +137,7 @@ def build_pathway(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flow
     first, last = int(inv_years[0]), int(inv_years[-1])
     end = max(int(scenario.pathway_end_year), last)
     years = np.arange(first, end + 1)
-    trend = float(scenario.baseline_trend)
-    base = baseline_by_source(city, years, trend)  # (S, Y)
+    base = scenario_baseline(city, scenario, years)  # (S, Y)
     meta = b.drop_duplicates("source_id").set_index("source_id").reindex(base.index)
     scope = meta["scope"].fillna(TERRITORIAL).replace("", TERRITORIAL).to_numpy()
     sector = meta["sector"].to_numpy()
@@ -165,10 +173,17 @@ def build_pathway(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flow
     ab_m = (sub.calendar(sub.abatement, years) * c["scale"].to_numpy(float)[:, None]) if len(c) \
         else np.zeros((0, len(years)))
     src_pos = base.index.get_indexer(pd.Index(c["emission_source"]))
-    raw = np.zeros(base.shape)
-    np.add.at(raw, src_pos, ab_m)
+    on_ets = ets_flags(city.measures.set_index("measure_id").reindex(c["measure_id"]))
+    raw_ets, raw_other = np.zeros(base.shape), np.zeros(base.shape)
+    np.add.at(raw_ets, src_pos[on_ets], ab_m[on_ets])
+    np.add.at(raw_other, src_pos[~on_ets], ab_m[~on_ets])
+    raw = raw_ets + raw_other
     baseline = base.to_numpy(float)
-    with_p = np.maximum(baseline - raw, 0.0)
+    # the EU ETS part of each source (its share in the last inventory year) and the rest, each
+    # cut by its own measures and never below zero
+    share = ets_shares(b).reindex(base.index).fillna(0.0).to_numpy(float)[:, None]
+    with_ets = np.maximum(share * baseline - raw_ets, 0.0)
+    with_p = with_ets + np.maximum((1.0 - share) * baseline - raw_other, 0.0)
     abated = baseline - with_p
     clipped = raw - abated
     clipped[clipped <= 1e-9 * np.maximum(np.abs(raw), 1.0)] = 0.0  # rounding noise, not clipping
@@ -189,9 +204,15 @@ def build_pathway(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flow
         "abatement_indirect_tco2e": tot(abated, ind),
         "with_portfolio_indirect_tco2e": tot(with_p, ind),
     })
+    # EU ETS, territorial, from the last inventory year on (the share is known for that year)
+    known = np.where(years >= last, 1.0, np.nan)
+    table["baseline_ets_tco2e"] = tot(share * baseline, terr) * known
+    table["with_portfolio_ets_tco2e"] = tot(with_ets, terr) * known
+    table["with_portfolio_non_ets_tco2e"] = (table["with_portfolio_territorial_tco2e"]
+                                             - table["with_portfolio_ets_tco2e"])
 
     # target
-    base_year_t = float(baseline_by_source(city, [target.base_year], trend).to_numpy()[terr, 0].sum())
+    base_year_t = float(scenario_baseline(city, scenario, [target.base_year]).to_numpy()[terr, 0].sum())
     level = (1.0 - target.reduction) * base_year_t
     table["target_tco2e"] = level
     path = np.full(len(years), np.nan)
@@ -269,6 +290,10 @@ def build_pathway(city: CityData, scenario: Scenario, chosen: pd.DataFrame, flow
         "reduction_vs_base_year": _num(1.0 - with_t / base_year_t) if base_year_t else None,
         "target_year_abatement_territorial_tco2e": _num(at("abatement_territorial_tco2e")),
         "target_year_abatement_indirect_tco2e": _num(at("abatement_indirect_tco2e")),
+        "target_year_baseline_ets_tco2e": _num(at("baseline_ets_tco2e")),
+        "target_year_with_portfolio_ets_tco2e": _num(at("with_portfolio_ets_tco2e")),
+        "target_year_with_portfolio_non_ets_tco2e": _num(at("with_portfolio_non_ets_tco2e")),
+        "baseline": scenario.baseline,
         "carbon_budget_tco2e": float(budget.tco2e) if budget else None,
         "carbon_budget_from_year": int(budget.from_year) if budget else None,
         "carbon_budget_basis": budget.basis if budget else None,

@@ -16,6 +16,7 @@ from climateinvest.appraisal import appraise, stakeholders
 from climateinvest.cashflows import Flows, build_flows
 from climateinvest.financing import FinancingResult
 from climateinvest.followup import carry_forward
+from climateinvest.investment_plan import InvestmentPlanResult, build_investment_plan
 from climateinvest.io.city import CityData, check_scenario, load_city
 from climateinvest.io.files import (
     atomic_write_bytes,
@@ -50,8 +51,9 @@ class Steps:
     ``pathway`` : :class:`~climateinvest.pathway.PathwayResult`;
     ``uncertainty`` : :class:`~climateinvest.uncertainty.UncertaintyResult` (None without a Monte
     Carlo); ``cobenefits`` : :class:`~climateinvest.portfolio.cobenefits.CobenefitResult` (None
-    when the city states no co-benefits). Each documents its tables' columns and units, and each
-    table it holds is saved.
+    when the city states no co-benefits); ``investment_plan`` :
+    :class:`~climateinvest.investment_plan.InvestmentPlanResult` (the EU Cities Mission's
+    tables). Each documents its tables' columns and units, and each table it holds is saved.
     """
 
     macc: MaccResult | None = None
@@ -60,6 +62,7 @@ class Steps:
     pathway: PathwayResult | None = None
     uncertainty: UncertaintyResult | None = None
     cobenefits: CobenefitResult | None = None
+    investment_plan: InvestmentPlanResult | None = None
 
     def get(self, name: str) -> Any:
         """The step result called ``name``, or None."""
@@ -156,6 +159,8 @@ class ScenarioResult:
             out["uncertainty"] = s.uncertainty.summary
         if s.cobenefits:
             out["cobenefits"] = s.cobenefits.summary
+        if s.investment_plan:
+            out["investment_plan"] = s.investment_plan.summary
         if self.grant_rounds:
             out["grants"] = self.grant_rounds
         out["conventions"] = self.scenario.conventions(self.city.price_year, self.city.currency)
@@ -331,9 +336,13 @@ def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float], fro
     cobenefits = timed("cobenefits", build_cobenefits, start.candidates, flows, measures, scenario.real_rate,
                        scenario.perspective, scenario.discount_abatement, portfolio.chosen["measure_id"])
 
+    plan = timed("investment_plan", build_investment_plan, city, scenario, portfolio.chosen, financing.allocation,
+                 pathway.by_source, pathway.summary["last_inventory_year"],
+                 cobenefits.valued if cobenefits is not None else None)
+
     result.city = city
     result.steps = Steps(macc=macc, portfolio=portfolio, financing=financing, pathway=pathway,
-                         uncertainty=uncertainty, cobenefits=cobenefits)
+                         uncertainty=uncertainty, cobenefits=cobenefits, investment_plan=plan)
     result.portfolio_cost_per_tco2e = portfolio_cost_per_tonne(city, scenario, chosen_flows, portfolio.chosen, pathway)
     result.stakeholders = stakeholders(flows, start.candidates, scenario.real_rate,
                                        measures["grant_share"].to_numpy(float))

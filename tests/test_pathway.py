@@ -189,3 +189,49 @@ def test_pathway_figures_mark_the_gap_and_the_budget():
     cb = carbon_budget_figure(flat_case({"from_year": 2025, "tco2e": 3500.0}))
     marks = {t.name: t.x for t in cb.data if t.mode == "markers+text"}
     assert marks == {"Budget spent (baseline)": (2028,), "Budget spent (with the portfolio)": (2030,)}
+
+
+PROJECTION = pd.DataFrame([("buildings", 2030, 0.7, "t"), ("buildings", 2040, 0.4, "t"), ("transport", 2026, 0.9, "t")],
+                          columns=["sector", "year", "factor", "source"])
+
+
+def test_the_projection_moves_each_sector_by_its_own_factors():
+    from dataclasses import replace
+
+    from climateinvest.cashflows import scenario_baseline
+    city = replace(make_city([{"measure_id": "A", "emission_source": "heat", "capex": 1.0}], baseline=TWO_SOURCES),
+                   baseline_projection=PROJECTION)
+    base = scenario_baseline(city, scenario(baseline="projection"), [2024, 2027, 2030, 2035, 2050])
+    # heat (buildings), 800 t in 2024: factor 1 in 2024, linear to 0.7 in 2030: 2027 is half-way
+    # (0.85 → 680 t), 2030 0.7 (560 t), 2035 half-way to 0.4 (0.55 → 440 t), held after 2040 (320 t)
+    assert base.loc["heat"].tolist() == pytest.approx([800.0, 680.0, 560.0, 440.0, 320.0])
+    # road (transport), 500 t: 0.9 from 2026 on (450 t); 2024 is the inventory itself
+    assert base.loc["road"].tolist() == pytest.approx([500.0, 450.0, 450.0, 450.0, 450.0])
+    # grid (energy) has no factors: held flat, as in the flat baseline
+    assert base.loc["grid"].tolist() == pytest.approx([200.0] * 5)
+    flat = scenario_baseline(city, scenario(), [2024, 2030])
+    assert flat.loc["heat"].tolist() == [800.0, 800.0]
+    # the pathway's baseline is the projection, and the target level (base year 2020) is not moved
+    p = build_pathway(city, scenario(baseline="projection"), pd.DataFrame(
+        {"measure_id": [], "start_year": [], "scale": []}), build_flows(city, "base", "nordic_mix", [2026]))
+    t = p.table.set_index("year")
+    assert t.loc[2030, "baseline_territorial_tco2e"] == pytest.approx(560.0 + 450.0)
+    assert t.loc[2030, "target_tco2e"] == pytest.approx(0.5 * 1500.0)
+
+
+def test_a_projection_is_refused_without_its_table_with_a_trend_or_before_the_last_inventory():
+    from dataclasses import replace
+
+    from climateinvest.io.city import check_scenario
+    from climateinvest.io.errors import ValidationError
+    city = make_city([{"measure_id": "A", "emission_source": "heat", "capex": 1.0}], baseline=TWO_SOURCES)
+    with pytest.raises(ValidationError, match="projection needs"):
+        check_scenario(city, scenario(baseline="projection"))
+    city = replace(city, baseline_projection=PROJECTION)
+    with pytest.raises(ValidationError, match="must be 0 with baseline: projection"):
+        check_scenario(city, scenario(baseline="projection", baseline_trend=-0.01))
+    early = replace(city, baseline_projection=pd.concat([PROJECTION, pd.DataFrame(
+        [("buildings", 2024, 1.1, "t")], columns=PROJECTION.columns)], ignore_index=True))
+    with pytest.raises(ValidationError, match="must be after 2024, the last inventory year"):
+        check_scenario(early, scenario(baseline="projection"))
+    check_scenario(city, scenario(baseline="projection"))  # valid

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -97,6 +98,9 @@ class CityData:
     funding_sources: pd.DataFrame
     uncertainty: pd.DataFrame
     notes: str = ""
+    eur_rate: float | None = None  # [currency / EUR] for the Investment Plan tables; None: no euros
+    eur_rate_date: str = ""
+    eur_rate_source: str = ""
     path: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)  # table name -> file it came from
     load_notes: tuple[str, ...] = ()  # what the loader accepted and normalised (e.g. decimal comma)
@@ -143,6 +147,16 @@ def _loan_terms(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Probl
             + [Problem(label, f"must be {rule} for a loan, got {cells.at[row, 'term_years']}", row,
                        "term_years", cells.at[row, "term_years"])
                for row in df.index[loans & (df["term_years"] == 0)]])
+
+
+def _ets_within(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
+    """The emissions under the EU ETS are part of the source's emissions."""
+    if "ets_tco2e" not in df:
+        return []
+    bad = df["ets_tco2e"].notna() & df["tco2e"].notna() & (df["ets_tco2e"] > df["tco2e"])
+    return [Problem(label, f"must be at most tco2e ({df.at[row, 'tco2e']:g}: the part of the source's "
+                    f"emissions under the EU ETS), got {cells.at[row, 'ets_tco2e']}", row, "ets_tco2e",
+                    cells.at[row, "ets_tco2e"]) for row in df.index[bad]]
 
 
 def _bounds(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
@@ -229,8 +243,9 @@ SPECS: dict[str, Table] = {
         key=("carrier", "factor_set", "year", "basis")),
     "baseline_emissions": Table((
         Col("source_id"), Col("sector"), Col("year", **YEAR), Col("tco2e", "number", lo=0),
-        Col("scope", required=False, default="territorial", choices=("territorial", "indirect"))),
-        key=("source_id", "year"), min_rows=1),
+        Col("scope", required=False, default="territorial", choices=("territorial", "indirect")),
+        Col("ets_tco2e", "number", False, lo=0)),
+        key=("source_id", "year"), min_rows=1, check=_ets_within),
     "funding_sources": Table((
         Col("source_id"), Col("name"), Col("kind", choices=FUNDING_KINDS),
         Col("max_share", "number", lo=0, hi=1), Col("annual_cap", "number", False, lo=0),
@@ -265,7 +280,10 @@ SPECS: dict[str, Table] = {
         key=("measure_id", "effect"), optional=True, check=_effect_details),
 }
 CITY = Table((Col("name"), Col("country"), Col("currency"), Col("price_year", **YEAR),
-              Col("population", "whole", lo=1), Col("notes", required=False)))
+              Col("population", "whole", lo=1), Col("notes", required=False),
+              # the Investment Plan tables' euros: city currency per euro, its date and source
+              Col("eur_rate", "number", False, lo=0.000001), Col("eur_rate_date", required=False),
+              Col("eur_rate_source", required=False)))
 
 
 def _cross_checks(t: dict[str, pd.DataFrame], label: dict[str, str]) -> list[Problem]:
@@ -336,6 +354,14 @@ def _cross_checks(t: dict[str, pd.DataFrame], label: dict[str, str]) -> list[Pro
         inventory = set(t["baseline_emissions"]["sector"])
         refer("baseline_projection", "sector", inventory, f"a sector of {label['baseline_emissions']} "
               f"({listing(inventory)})")
+    if {"measures", "baseline_emissions"} <= t.keys():
+        ets_share = ets_shares(t["baseline_emissions"])
+        m = t["measures"]
+        for row, flag, src in zip(m.index, ets_flags(m), m["emission_source"], strict=True):
+            if flag and src in ets_share.index and ets_share[src] <= 0:
+                out.append(Problem(label["measures"], f"is true, but emission source {src!r} has no emissions "
+                                   f"under the EU ETS in {label['baseline_emissions']} (column ets_tco2e of "
+                                   "its last inventory year)", row, "ets", "true"))
     if "baseline_emissions" in t:
         b = t["baseline_emissions"]
         for column in ("sector", "scope"):
@@ -506,6 +532,8 @@ def load_city(path: str | Path) -> CityData:
         name=city["name"], country=city["country"], currency=city["currency"],
         price_year=int(city["price_year"]), population=int(city["population"]),
         notes=city["notes"], path=path, files=source.files,
+        eur_rate=None if pd.isna(city["eur_rate"]) else float(city["eur_rate"]),
+        eur_rate_date=str(city["eur_rate_date"]), eur_rate_source=str(city["eur_rate_source"]),
         load_notes=tuple(source.notes + [s for s in summaries if s] + source_notes),
         **{FIELDS.get(name, name): df for name, df in tables.items()})
 
@@ -534,6 +562,48 @@ def _coverage(city: CityData, price_path: str, factor_set: str, file: str | None
     return problems
 
 
+def _projection_problems(city: CityData, scenario, file: str) -> list[Problem]:
+    """``baseline: projection`` needs the city's projection table, no trend on top of it, and
+    factors only for years after the last inventory year (they are relative to it).
+    """
+    label = city.label("baseline_projection")
+    if not len(city.baseline_projection):
+        return [Problem(file, f"projection needs {label} in the city folder (factors per sector and year "
+                        "relative to the last inventory year); use flat without it", column="baseline",
+                        value="projection", where="key")]
+    out = []
+    if scenario.baseline_trend:
+        out.append(Problem(file, "must be 0 with baseline: projection (the projection already says how the "
+                           f"baseline changes), got {scenario.baseline_trend}", column="baseline_trend",
+                           value=scenario.baseline_trend, where="key"))
+    last = int(city.baseline["year"].max()) if len(city.baseline) else None
+    if last is not None:
+        p = city.baseline_projection
+        for row, year in zip(p.index, p["year"].astype(int), strict=True):
+            if year <= last:
+                out.append(Problem(label, f"must be after {last}, the last inventory year in "
+                                   f"{city.label('baseline_emissions')} (the factors are relative to it), "
+                                   f"got {year}", row, "year", year))
+    return out
+
+
+def ets_flags(measures: pd.DataFrame) -> np.ndarray:
+    """(M,) bool: the measure acts on emissions under the EU ETS (``ets`` true; false if absent)."""
+    if "ets" not in measures:
+        return np.zeros(len(measures), bool)
+    return measures["ets"].fillna("false").astype(str).str.lower().eq("true").to_numpy()
+
+
+def ets_shares(baseline: pd.DataFrame) -> pd.Series:
+    """Share [-] of each source's emissions under the EU ETS in its last inventory year
+    (``ets_tco2e`` ÷ ``tco2e``; 0 where not given), by ``source_id``.
+    """
+    last = baseline.sort_values("year").groupby("source_id", sort=False).tail(1).set_index("source_id")
+    ets = pd.to_numeric(last["ets_tco2e"], errors="coerce") if "ets_tco2e" in last else pd.Series(0.0, last.index)
+    tot = last["tco2e"].astype(float)
+    return (ets.fillna(0.0) / tot.where(tot > 0)).fillna(0.0).clip(0.0, 1.0)
+
+
 def check_scenario(city: CityData, scenario) -> None:
     """Every check of a scenario against its city that a run makes, before any step runs, so
     that ``validate`` refuses what ``run`` would (exit 2, never a failure halfway).
@@ -541,7 +611,9 @@ def check_scenario(city: CityData, scenario) -> None:
     Checked: prices and emission factors for every carrier on the scenario's price path and
     factor set (with "did you mean"); ``target.base_year`` and ``carbon_budget.from_year`` not
     before the first inventory year of ``baseline_emissions`` (the base-year emissions must be
-    known). Raises ``ValidationError`` naming the scenario file and key.
+    known); with ``baseline: projection`` the city's projection table, no ``baseline_trend`` and
+    factor years after the last inventory year. Raises ``ValidationError`` naming the scenario
+    file and key.
     """
     file = scenario.source_file.name if scenario.source_file else "scenario"
     problems = _coverage(city, scenario.price_path, scenario.emission_factor_set, file)
@@ -555,6 +627,8 @@ def check_scenario(city: CityData, scenario) -> None:
                 problems.append(Problem(file, f"must not be before {first}, the first inventory year in "
                                         f"{city.label('baseline_emissions')} (the emissions of {year} are "
                                         f"unknown), got {year}", column=key, value=year, where="key"))
+    if scenario.baseline == "projection":
+        problems += _projection_problems(city, scenario, file)
     known = set(city.measure_ids)
     earliest = dict(zip(city.measures["measure_id"], city.measures["earliest_start_year"].astype(int), strict=True))
     for key, ids in (("measures_in", scenario.measures_in), ("measures_out", scenario.measures_out),
@@ -610,10 +684,11 @@ def write_city(city: CityData | None, path: str | Path, empty: bool = False) -> 
     and every table with its header row only.
     """
     path = Path(path)
-    keys = ("name", "country", "currency", "price_year", "population", "notes")
+    keys = ("name", "country", "currency", "price_year", "population", "notes", "eur_rate", "eur_rate_date",
+            "eur_rate_source")
     meta = {k: None if city is None else getattr(city, k) for k in keys}
-    if city is not None and not city.notes:
-        del meta["notes"]
+    if city is not None:
+        meta = {k: v for k, v in meta.items() if k in keys[:5] or v not in (None, "")}
     empty = empty or city is None
     frames = {name: spec.empty_frame() if empty else columns.for_writing(city.table(name))
               for name, spec in SPECS.items()}

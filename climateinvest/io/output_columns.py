@@ -49,8 +49,10 @@ class OutputColumn:
         if self.unit_override:
             return self.unit_override[lang]
         template = kinds()[self.kind_in(table)][lang]
-        per_tonne = self.kind_in(table) == "money_per_tonne"
-        return template.replace("{cur}", currency_unit(currency, lang, "" if per_tonne else scale))
+        per_tonne = self.kind_in(table) in ("money_per_tonne", "money_eur_per_tonne")
+        scale = "" if per_tonne else scale
+        return template.replace("{cur}", currency_unit(currency, lang, scale)).replace(
+            "{eur}", currency_unit("EUR", lang, scale))
 
     def header(self, lang: str, currency: str = "", table: str | None = None, scale: str = "") -> str:
         """Label with its unit: ``"Investering (mnkr)"``; the label alone for unitless kinds."""

@@ -149,8 +149,11 @@ class Scenario(_Strict):
         default_factory=dict, description="measure id → the plan year it starts in when chosen")
     grants: bool = Field(True, description="false: no grant at all (every funding source of kind grant left out)")
     include_external: bool = Field(True, description="external payers' measures enter the pathway (not the budget)")
+    baseline: Literal["flat", "projection"] = Field(
+        "flat", description="after the last inventory year: flat (held, or changed by baseline_trend), or "
+        "projection (with existing measures: the city's baseline_projection.csv factors per sector)")
     baseline_trend: float = Field(
-        0.0, ge=-0.5, le=0.5, description="baseline change per year after the last inventory year (share)"
+        0.0, ge=-0.5, le=0.5, description="baseline change per year after the last inventory year (share; flat only)"
     )
     reference_year: int | None = Field(None, ge=1990, le=2100, description="MAC curve width year; default target year")
     pathway_end_year: int = Field(2045, ge=2000, le=2100)

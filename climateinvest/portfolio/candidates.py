@@ -22,7 +22,7 @@ import pandas as pd
 
 from climateinvest import finance
 from climateinvest.appraisal import grant_share, grants_of, net_cost
-from climateinvest.cashflows import baseline_by_source, build_flows
+from climateinvest.cashflows import build_flows, scenario_baseline
 from climateinvest.io.city import CITY_PAYERS, CityData
 from climateinvest.io.scenario import Scenario
 
@@ -81,7 +81,7 @@ def required_reduction(city: CityData, scenario: Scenario) -> float:
     × baseline(base year), summed over ``territorial`` sources (baseline with the scenario trend).
     """
     t = scenario.target
-    base = baseline_by_source(city, [t.base_year, t.year], scenario.baseline_trend)
+    base = scenario_baseline(city, scenario, [t.base_year, t.year])
     scope = _scope(city)
     terr = [s for s in base.index if scope.get(str(s), "territorial") == "territorial"]
     return float(base.loc[terr, t.year].sum() - (1.0 - t.reduction) * base.loc[terr, t.base_year].sum())
@@ -125,7 +125,7 @@ def build_problem(
     plan = np.asarray(scenario.plan_years, dtype=int)
     y0, rate, target = int(plan[0]), scenario.real_rate, int(scenario.target.year)
     scope = _scope(city)
-    base_tab = baseline_by_source(city, [target], scenario.baseline_trend)[target]
+    base_tab = scenario_baseline(city, scenario, [target])[target]
     baseline = {str(k): float(v) for k, v in base_tab.items()}
     notes = []
 

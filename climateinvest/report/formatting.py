@@ -150,6 +150,8 @@ def cell_formatter(kind: str):
         "count": lambda x: fmt_number(x, 0),
         "money": lambda x: DASH if is_missing(x) else fmt_number(float(x) / scale, 0),
         "money_per_tonne": lambda x: fmt_number(x, 0),
+        "money_eur": lambda x: DASH if is_missing(x) else fmt_number(float(x) / scale, 0),
+        "money_eur_per_tonne": lambda x: DASH if is_missing(x) else fmt_number(x, 0),
         "tonnes": lambda x: fmt_number(x, 0),
         "tonnes_per_year": lambda x: fmt_number(x, 0),
         "flag": yes_no,

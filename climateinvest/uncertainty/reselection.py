@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from climateinvest.appraisal import appraise
-from climateinvest.cashflows import Flows, baseline_by_source, build_flows
+from climateinvest.cashflows import Flows, build_flows, scenario_baseline
 from climateinvest.io.city import CityData
 from climateinvest.io.scenario import Scenario
 from climateinvest.macc import TINY_TCO2E, build_macc, mac_order, required_chain
@@ -100,7 +100,7 @@ def _draw_inputs(city: CityData, scenario: Scenario, flows: Flows, k: Multiplier
     T = ka * (pv.direct - _carrier_term(kf, pv.emissions))
     standalone = ka * (pv.direct_year - _carrier_term(kf, pv.emissions_year))
     src = meas["emission_source"].astype(str).to_numpy(object)
-    base_tab = baseline_by_source(city, [macc_year], scenario.baseline_trend)[macc_year]
+    base_tab = scenario_baseline(city, scenario, [macc_year])[macc_year]
     base = np.array([float(base_tab.get(s, 0.0)) for s in src])[None, :]
     pos, alive = standalone > 0, (standalone > 0) & (base > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
