@@ -5,6 +5,7 @@ import dataclasses
 import datetime
 import functools
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,6 @@ from climateinvest.appraisal import appraise, stakeholders
 from climateinvest.cashflows import Flows, build_flows
 from climateinvest.financing import FinancingResult
 from climateinvest.followup import carry_forward
-from climateinvest.investment_plan import InvestmentPlanResult, build_investment_plan
 from climateinvest.io.city import CityData, check_scenario, load_city
 from climateinvest.io.files import (
     atomic_write_bytes,
@@ -31,10 +31,11 @@ from climateinvest.io.files import (
 from climateinvest.io.results_workbook import results_workbook_of
 from climateinvest.io.scenario import Scenario, load_scenario
 from climateinvest.macc import MaccResult, build_macc
-from climateinvest.pathway import PathwayResult, build_pathway
 from climateinvest.portfolio.cobenefits import CobenefitResult, build_cobenefits
 from climateinvest.portfolio.grants import select_with_grants, warm_start
 from climateinvest.portfolio.select import PortfolioResult
+from climateinvest.territory.investment_plan import InvestmentPlanResult, build_investment_plan
+from climateinvest.territory.pathway import PathwayResult, build_pathway
 from climateinvest.uncertainty.analysis import UncertaintyResult, run_monte_carlo
 from climateinvest.uncertainty.fixed_portfolio import portfolio_cost_per_tonne
 
@@ -48,11 +49,11 @@ class Steps:
     ``macc`` : :class:`~climateinvest.macc.MaccResult`;
     ``portfolio`` : :class:`~climateinvest.portfolio.PortfolioResult`;
     ``financing`` : :class:`~climateinvest.financing.FinancingResult`;
-    ``pathway`` : :class:`~climateinvest.pathway.PathwayResult`;
+    ``pathway`` : :class:`~climateinvest.territory.pathway.PathwayResult`;
     ``uncertainty`` : :class:`~climateinvest.uncertainty.UncertaintyResult` (None without a Monte
     Carlo); ``cobenefits`` : :class:`~climateinvest.portfolio.cobenefits.CobenefitResult` (None
     when the city states no co-benefits); ``investment_plan`` :
-    :class:`~climateinvest.investment_plan.InvestmentPlanResult` (the EU Cities Mission's
+    :class:`~climateinvest.territory.investment_plan.InvestmentPlanResult` (the EU Cities Mission's
     tables). Each documents its tables' columns and units, and each table it holds is saved.
     """
 
@@ -294,6 +295,17 @@ def run_interactive(scenario: Scenario, city: CityData, previous: ScenarioResult
                 time_limit_s=time_limit_s, previous=previous)
 
 
+def all_actors_cost_per_tonne(flows: Flows, city: CityData, scenario: Scenario) -> pd.Series:
+    """[currency / t CO2e] by measure_id: the cost per tonne whoever pays (the societal appraisal
+    without a carbon value, at the scenario's rate), for the Investment Plan's costing per action.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the run's own appraisal warns about the same measures once
+        whole = appraise(flows, city, scenario.real_rate, "societal", 0.0, scenario.discount_abatement,
+                         tax_factor=scenario.tax_factor)
+    return whole.set_index("measure_id")["cost_per_tco2e"]
+
+
 def without_grants(city: CityData) -> CityData:
     """The city with no funding source of kind ``grant`` (scenario ``grants: false``)."""
     f = city.funding_sources
@@ -338,7 +350,8 @@ def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float], fro
 
     plan = timed("investment_plan", build_investment_plan, city, scenario, portfolio.chosen, financing.allocation,
                  pathway.by_source, pathway.summary["last_inventory_year"],
-                 cobenefits.valued if cobenefits is not None else None)
+                 cobenefits.valued if cobenefits is not None else None,
+                 all_actors_cost_per_tonne(flows, start.candidates, scenario))
 
     result.city = city
     result.steps = Steps(macc=macc, portfolio=portfolio, financing=financing, pathway=pathway,

@@ -19,7 +19,7 @@ LAYERS = [
     {"cashflows"},
     {"appraisal", "budget_impact"},
     {"macc", "financing"},
-    {"pathway"},
+    {"territory"},
     {"portfolio"},
     {"uncertainty"},
     {"followup"},

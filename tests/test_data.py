@@ -253,7 +253,7 @@ RULES = {
     "binary": ([raw("measures.csv", b"PK\x03\x04\x14\x00\x06\x00")],
                r"measures\.csv: not UTF-8 or Windows-1252 text \(control character U\+0003"),
     "city unknown key": ([city_key("mayor", "Anna")],
-                         r"city\.yaml, key mayor: unknown key \(allowed: name, country, currency, price_year, population, notes\)"),
+                         r"city\.yaml, key mayor: unknown key \(allowed: name, country, currency, price_year, population, notes, eur_rate, eur_rate_date, eur_rate_source\)"),
     "city missing key": ([city_key("currency", ...)],
                          r"city\.yaml, key currency: missing required key \(required: name, country, currency, price_year, population\)"),
     "city price year": ([city_key("price_year", "2024a")],

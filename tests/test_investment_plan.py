@@ -1,4 +1,4 @@
-"""The EU Cities Mission's Investment Plan tables (climateinvest.investment_plan): the gap per
+"""The EU Cities Mission's Investment Plan tables (climateinvest.territory.investment_plan): the gap per
 sector adds up to the pathway, the capital planning to the investment per actor, the euros to the
 stated rate; ETS and non-ETS add up to the territory; and Landskrona's whole-territory plan."""
 from __future__ import annotations
@@ -14,7 +14,8 @@ from citybuilder import build_city
 from conftest import ROOT
 
 from climateinvest.cashflows import build_flows
-from climateinvest.investment_plan import (
+from climateinvest.io.scenario import Scenario
+from climateinvest.territory.investment_plan import (
     ACTOR_COLUMNS,
     CAPITAL_COLUMNS,
     COSTING_COLUMNS,
@@ -22,8 +23,7 @@ from climateinvest.investment_plan import (
     build_investment_plan,
     gap_by_sector,
 )
-from climateinvest.io.scenario import Scenario
-from climateinvest.pathway import build_pathway
+from climateinvest.territory.pathway import build_pathway
 
 
 def scenario(**kw) -> Scenario:
@@ -75,7 +75,8 @@ def _plan_case(eur_rate=None):
     rows = by_source_rows([(2020, "heat", "buildings", "territorial", 1000.0, 0.0),
                            (2024, "heat", "buildings", "territorial", 900.0, 0.0),
                            (2030, "heat", "buildings", "territorial", 900.0, 370.0)])
-    return build_investment_plan(city, scenario(), chosen, allocation, rows, 2024)
+    whole = pd.Series([900.0, 1000.0, 1500.0, np.nan], index=list("ABCD"))  # all actors' cost per tonne
+    return build_investment_plan(city, scenario(), chosen, allocation, rows, 2024, all_actors_cost_per_tco2e=whole)
 
 
 def test_capital_planning_adds_up_per_actor_and_converts_at_the_stated_rate():
@@ -98,7 +99,9 @@ def test_capital_planning_adds_up_per_actor_and_converts_at_the_stated_rate():
     assert actor["capex"].sum() == pytest.approx(50e6) == p.summary["capex"]
     # euros: 11 SEK per EUR
     assert cap.loc["C", "capex_eur"] == pytest.approx(30e6 / 11.0)
-    assert p.costing.set_index("measure_id").loc["A", "cost_per_tco2e_eur"] == pytest.approx(500.0 / 11.0)
+    costing = p.costing.set_index("measure_id")
+    assert costing.loc["C", "cost_per_tco2e"] == 1100.0 and costing.loc["C", "cost_per_tco2e_all_actors"] == 1500.0
+    assert costing.loc["C", "cost_per_tco2e_all_actors_eur"] == pytest.approx(1500.0 / 11.0)
     assert p.summary["eur_rate"] == 11.0 and p.summary["eur_rate_source"] == "ECB"
 
 

@@ -8,7 +8,7 @@ from citybuilder import BASE_COLS, build_city
 
 from climateinvest.cashflows import build_flows
 from climateinvest.io.scenario import Scenario
-from climateinvest.pathway import build_pathway
+from climateinvest.territory.pathway import build_pathway
 
 
 def make_city(measures, energy_changes=(), baseline=None):

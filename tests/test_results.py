@@ -48,9 +48,10 @@ def test_main_tables_are_the_step_tables(result):
     assert result.macc is s.macc.curve and result.portfolio is s.portfolio.chosen
     assert result.financing is s.financing.by_year and result.pathway is s.pathway.table
     assert result.uncertainty is s.uncertainty.measures
-    # one entry per step, plus (issue 11) the grant fixed point's status and the run's conventions
+    # one entry per step (the Investment Plan tables too, issue 15), plus (issue 11) the grant
+    # fixed point's status and the run's conventions
     assert set(result.summary) == {"macc", "portfolio", "financing", "pathway", "uncertainty",
-                                   "grants", "conventions"}
+                                   "investment_plan", "grants", "conventions"}
     assert result.summary["grants"] == result.grant_rounds and result.summary["grants"]["converged"]
     assert result.summary["portfolio"]["n_measures"] == len(result.portfolio)
 

@@ -8,7 +8,7 @@ from uncertainty_city import CHANGES, MEASURES, make_city, scenario, setup
 
 from climateinvest.appraisal import appraise
 from climateinvest.cashflows import build_flows
-from climateinvest.pathway import build_pathway
+from climateinvest.territory.pathway import build_pathway
 from climateinvest.uncertainty.fixed_portfolio import chosen_flows
 from climateinvest.uncertainty.sensitivity import TORNADO_COLUMNS, tornado
 

@@ -13,8 +13,8 @@ from uncertainty_city import CHANGES, CHOSEN, MEASURES, make_city, scenario, set
 from climateinvest.appraisal import appraise
 from climateinvest.cashflows import build_flows
 from climateinvest.io.scenario import Scenario
-from climateinvest.pathway import build_pathway
 from climateinvest.report.plots import uncertainty as P
+from climateinvest.territory.pathway import build_pathway
 from climateinvest.uncertainty.analysis import run_monte_carlo
 from climateinvest.uncertainty.fixed_portfolio import chosen_flows
 from climateinvest.uncertainty.montecarlo import npv_draws_materialised, present_values

@@ -163,6 +163,35 @@ MESSAGES.update({
         "by {target_year}, and the carbon budget. Years between inventory years are interpolated.",
         "Territoriella utsläpp utan och med portföljen mot målet {reduction} under {base_year} till "
         "{target_year}, och koldioxidbudgeten. År mellan inventeringsåren är interpolerade."),
+    "section.investment_plan": ("Investment plan for the whole territory (EU Cities Mission)",
+                                "Investeringsplan för hela det geografiska området (EU:s stadsuppdrag)"),
+    "section.investment_plan.intro": (
+        "The plan in the shape of the EU Cities Mission's Investment Plan: the emissions gap per sector in "
+        "{target_year} (Action Plan table A-2.1), who carries out which measure and how much capital each "
+        "actor needs, the costing per action (IP-B1) and the capital planning per action (IP-B2). Baseline: "
+        "{baseline}. Each sector's target is its {base_year} emissions cut by {reduction}, so the sectors add "
+        "up to the target. The municipal group's measures are financed by the financing plan; the measures of "
+        "others count only the financing they have identified. {eur}",
+        "Planen i formen för EU:s stadsuppdrags investeringsplan: utsläppsgapet per sektor {target_year} "
+        "(handlingsplanens tabell A-2.1), vem som genomför vilken åtgärd och hur mycket kapital varje aktör "
+        "behöver, kostnaden per åtgärd (IP-B1) och kapitalplaneringen per åtgärd (IP-B2). Referensbana: "
+        "{baseline}. Varje sektors mål är dess utsläpp {base_year} minskade med {reduction}, så att sektorerna "
+        "summeras till målet. Kommunkoncernens åtgärder finansieras enligt finansieringsplanen; andras "
+        "åtgärder räknas bara med den finansiering de har identifierat. {eur}"),
+    "missing.investment_plan": ("The Investment Plan tables are not part of this result.",
+                                "Investeringsplanens tabeller ingår inte i resultatet."),
+    "baseline.flat": ("the last inventory year held (flat)", "senaste inventeringsårets nivå (oförändrad)"),
+    "baseline.projection": ("the projection with existing measures (baseline_projection.csv)",
+                            "prognosen med beslutade styrmedel (baseline_projection.csv)"),
+    "eur.rate": ("Euros at {rate} {unit} per EUR ({date}; {source}).",
+                 "Euro till {rate} {unit} per EUR ({date}; {source})."),
+    "eur.none": ("No exchange rate in the city's city.yaml (eur_rate): the euro columns are empty.",
+                 "Ingen växelkurs i kommunens city.yaml (eur_rate): kolumnerna i euro är tomma."),
+    "table.investment_plan": ("The emissions gap per sector (A-2.1), t CO₂e per year in the target year",
+                              "Utsläppsgapet per sektor (A-2.1), t CO₂e per år målåret"),
+    "table.investment_plan_by_actor": ("Capital need per actor", "Kapitalbehov per aktör"),
+    "table.investment_plan_costing": ("Costing per action (IP-B1)", "Kostnad per åtgärd (IP-B1)"),
+    "table.investment_plan_capital": ("Capital planning per action (IP-B2)", "Kapitalplanering per åtgärd (IP-B2)"),
     "section.uncertainty": ("Uncertainty", "Osäkerhet"),
     "section.uncertainty.intro": (
         "How the results change when costs, abatement, prices and emission factors vary within their stated "

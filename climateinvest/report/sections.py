@@ -21,7 +21,7 @@ from climateinvest.report.formatting import fmt_money, fmt_number, fmt_share, fm
 from climateinvest.report.i18n import lang, t
 from climateinvest.report.results import meta, scenario_dict, summary_value
 
-SECTIONS = ("measures", "macc", "portfolio", "cobenefits", "financing", "pathway", "uncertainty")
+SECTIONS = ("measures", "macc", "portfolio", "cobenefits", "financing", "pathway", "investment_plan", "uncertainty")
 
 # Tables per section: (field of the step, saved table name, columns to show or None for all).
 SECTION_TABLES = {
@@ -50,8 +50,26 @@ SECTION_TABLES = {
                   ("debt_service", "financing_debt_service", None)],
     "pathway": [("table", "pathway", ["year", "baseline_territorial_tco2e", "abatement_territorial_tco2e",
                                       "with_portfolio_territorial_tco2e", "target_tco2e",
+                                      "with_portfolio_ets_tco2e", "with_portfolio_non_ets_tco2e",
                                       "with_portfolio_indirect_tco2e", "cumulative_from_budget_year_tco2e",
                                       "carbon_budget_remaining_tco2e"])],
+    # the EU Cities Mission's Investment Plan: the gap (A-2.1), who needs how much capital, the
+    # costing per action (IP-B1) and the capital planning per action (IP-B2)
+    "investment_plan": [("gap", "investment_plan", None),
+                        ("by_actor", "investment_plan_by_actor", ["actor", "control", "n_measures", "capex",
+                                                                  "identified_financing", "unfinanced",
+                                                                  "identified_share", "tco2e_target_year",
+                                                                  "capex_eur"]),
+                        ("costing", "investment_plan_costing", ["name", "actor", "control", "ets", "measure_status",
+                                                                "capex", "capex_eur", "opex_change_per_year",
+                                                                "tco2e_target_year", "cost_per_tco2e",
+                                                                "cost_per_tco2e_all_actors",
+                                                                "cost_per_tco2e_all_actors_eur",
+                                                                "cobenefit_value_per_year"]),
+                        ("capital", "investment_plan_capital", ["name", "actor", "cost_to_municipality",
+                                                                "cost_to_others", "identified_financing",
+                                                                "identified_share", "capex_eur",
+                                                                "financing_note"])],
     "uncertainty": [("portfolio", "uncertainty_portfolio", None),
                     ("measures", "uncertainty", ["name", "cost_per_tco2e", "cost_per_tco2e_p10", "cost_per_tco2e_p50",
                                                  "cost_per_tco2e_p90", "prob_saves_money", "prob_abates"]),
@@ -77,7 +95,18 @@ def _intro(result, section: str) -> str:
                        interaction=html.escape(str(s.get("interaction", ""))),
                        reduction=fmt_share(target.get("reduction"), 0),
                        base_year=html.escape(str(target.get("base_year", ""))),
-                       target_year=html.escape(str(target.get("year", "")))))
+                       target_year=html.escape(str(target.get("year", ""))),
+                       baseline=t(f"baseline.{getattr(sc, 'baseline', 'flat')}"),
+                       eur=_eur_text(result)))
+
+
+def _eur_text(result) -> str:
+    """The euro rate the Investment Plan tables use, with its date and source, or that there is none."""
+    c = result.city
+    if not getattr(c, "eur_rate", None):
+        return t("eur.none")
+    return t("eur.rate", rate=fmt_number(c.eur_rate, 4), unit=html.escape(currency_unit(c.currency, lang())),
+             date=html.escape(c.eur_rate_date), source=html.escape(c.eur_rate_source))
 
 
 def _key_years(df: pd.DataFrame, result) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from climateinvest.cashflows import Flows
 from climateinvest.io.city import CityData
 from climateinvest.io.scenario import Scenario
 from climateinvest.io.tables import StepTables
-from climateinvest.pathway import build_pathway
+from climateinvest.territory.pathway import build_pathway
 from climateinvest.uncertainty.fixed_portfolio import FixedPortfolio, chosen_flows, portfolio_draws, prepare_portfolio
 from climateinvest.uncertainty.montecarlo import (
     DEFAULT_MAX_ELEMENTS,

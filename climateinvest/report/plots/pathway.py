@@ -1,15 +1,15 @@
 """Figures of the emission pathway and the carbon budget [t CO2e/year], [t CO2e].
 
-Plots never compute: every number is read from a :class:`climateinvest.pathway.PathwayResult`.
+Plots never compute: every number is read from a :class:`climateinvest.territory.pathway.PathwayResult`.
 """
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 
-from climateinvest.pathway import PathwayResult
 from climateinvest.report.plots.finance import YEAR_AXIS, _finish
 from climateinvest.report.plots.style import CARBON_LINE, TONNES
+from climateinvest.territory.pathway import PathwayResult
 
 BASELINE_COLOUR = "#7f7f7f"
 PORTFOLIO_COLOUR = "#1b7837"

@@ -17,8 +17,11 @@ Conventions
   row closes the table and equals the pathway's figures.
 * **Costing per action** (IP-B1): one row per measure of the plan (the portfolio's chosen,
   external actors' measures included): investment, the yearly running-cost change, tonnes in the
-  target year (after overlaps), cost per tonne (the appraisal's convention) and, where the city
-  states them, co-benefits per year and those not valued.
+  target year (after overlaps), the cost per tonne of the report's perspective (the appraisal's
+  convention: in the municipal perspective a measure paid by others costs the city nothing) and
+  the cost per tonne for all actors (the societal perspective without a carbon value: whoever
+  pays, transfers netted, grants counted as the cost they are), and, where the city states them,
+  co-benefits per year and those not valued.
 * **Capital planning** (IP-B2): per action, the cost to the municipal group (investment of
   ``municipality`` and ``municipal_company`` payers) and to others (``external``), and the
   financing identified for it: for the municipal group what the financing plan covers
@@ -46,7 +49,8 @@ GAP_COLUMNS = ["sector", "inventory_tco2e", "target_tco2e", "other_plans_tco2e",
                "residual_tco2e"]
 COSTING_COLUMNS = ["measure_id", "name", "sector", "actor", "payer", "control", "ets", "measure_status", "start_year",
                    "capex", "capex_eur", "opex_change_per_year", "opex_change_per_year_eur",
-                   "tco2e_target_year", "cost_per_tco2e", "cost_per_tco2e_eur", "cobenefit_value_per_year",
+                   "tco2e_target_year", "cost_per_tco2e", "cost_per_tco2e_all_actors", "cost_per_tco2e_all_actors_eur",
+                   "cobenefit_value_per_year",
                    "cobenefit_value_per_year_eur", "not_valued"]
 CAPITAL_COLUMNS = ["measure_id", "name", "actor", "payer", "control", "capex", "cost_to_municipality",
                    "cost_to_others", "identified_financing", "identified_share", "capex_eur",
@@ -118,7 +122,8 @@ def gap_by_sector(by_source: pd.DataFrame, scenario: Scenario, last_inventory_ye
 
 def build_investment_plan(city: CityData, scenario: Scenario, chosen: pd.DataFrame, allocation: pd.DataFrame,
                           by_source: pd.DataFrame, last_inventory_year: int,
-                          cobenefits: pd.DataFrame | None = None) -> InvestmentPlanResult:
+                          cobenefits: pd.DataFrame | None = None,
+                          all_actors_cost_per_tco2e: pd.Series | None = None) -> InvestmentPlanResult:
     """The three Investment Plan tables and the capital need per actor.
 
     Parameters
@@ -133,6 +138,8 @@ def build_investment_plan(city: CityData, scenario: Scenario, chosen: pd.DataFra
     by_source : the pathway's by_source table
     last_inventory_year : the pathway's last inventory year
     cobenefits : the co-benefits step's ``valued`` table, if any
+    all_actors_cost_per_tco2e : [currency / t CO2e] by measure_id, the societal appraisal without a
+        carbon value (NaN where not given)
     """
     rate = city.eur_rate
     m = city.measures.set_index("measure_id").reindex(chosen["measure_id"])
@@ -151,6 +158,8 @@ def build_investment_plan(city: CityData, scenario: Scenario, chosen: pd.DataFra
         else np.full(len(chosen), np.nan)
     opex = m["opex_change_per_year"].to_numpy(float)
     cpt = chosen["cost_per_tco2e"].to_numpy(float)
+    whole = (all_actors_cost_per_tco2e.reindex(chosen["measure_id"]).to_numpy(float)
+             if all_actors_cost_per_tco2e is not None else np.full(len(chosen), np.nan))
     costing = pd.DataFrame({
         "measure_id": chosen["measure_id"].to_numpy(object), "name": text("name"), "sector": text("sector"),
         "actor": text("actor", "?"), "payer": payer, "control": text("control"),
@@ -158,7 +167,8 @@ def build_investment_plan(city: CityData, scenario: Scenario, chosen: pd.DataFra
         "start_year": chosen["start_year"].to_numpy(int),
         "capex": capex, "capex_eur": _eur(capex, rate), "opex_change_per_year": opex,
         "opex_change_per_year_eur": _eur(opex, rate), "tco2e_target_year": chosen["adjusted_tco2e"].to_numpy(float),
-        "cost_per_tco2e": cpt, "cost_per_tco2e_eur": _eur(cpt, rate), "cobenefit_value_per_year": cb_value,
+        "cost_per_tco2e": cpt, "cost_per_tco2e_all_actors": whole,
+        "cost_per_tco2e_all_actors_eur": _eur(whole, rate), "cobenefit_value_per_year": cb_value,
         "cobenefit_value_per_year_eur": _eur(cb_value, rate),
         "not_valued": cb["not_valued"].fillna("").astype(str).to_numpy(object) if "not_valued" in cb
         else np.full(len(chosen), "", dtype=object)}, columns=COSTING_COLUMNS)
