@@ -248,3 +248,31 @@ def test_figures_draw_the_tables():
     bare = run_monte_carlo(city, sc, flows, table, reselect_draws=0)
     assert P.fan_figure(bare) is None and P.macc_whiskers_figure(bare) is None
     assert P.selection_frequency_figure(bare) is None and P.tornado_figure(bare) is None
+
+
+@pytest.mark.parametrize("perspective", ["municipal", "societal"])
+def test_the_portfolio_cost_per_tonne_counts_the_tonnes_the_payer_buys(perspective):
+    """Municipal perspective: the municipal group's money over the tonnes its own measures buy,
+    so a measure paid by others (which costs the city nothing) changes neither the NPV nor the
+    tonnes; societal: every measure's cost and tonnes add up."""
+    from climateinvest.uncertainty.fixed_portfolio import portfolio_draws, prepare_portfolio
+    from climateinvest.uncertainty.sampling import Multipliers
+    measures = MEASURES + [{"measure_id": "firm", "capex": 1e6, "payer": "external", "external_party": "businesses",
+                            "direct_abatement_tco2e_per_year": 500.0, "lifetime_years": 10}]
+    city, sc, flows, _ = setup(zero_width(), sc=scenario(perspective=perspective), measures=measures)
+    sets = {"city": CHOSEN.drop(columns="scale"), "firm": pd.DataFrame({"measure_id": ["firm"], "start_year": [2027]})}
+    sets["both"] = pd.concat([sets["city"], sets["firm"]], ignore_index=True)
+
+    def draw(c):
+        fl = chosen_flows(city, sc, flows, c)
+        p = prepare_portfolio(city, sc, fl, c, build_pathway(city, sc, c, fl))
+        r = portfolio_draws(p, Multipliers.ones(1, fl.measure_ids, fl.carriers))
+        return r["npv_cost"][0], r["tonnes"][0], r["cost_per_tco2e"][0]
+
+    (n_c, t_c, cpt_c), (n_f, t_f, _), (n_b, t_b, cpt_b) = (draw(sets[k]) for k in ("city", "firm", "both"))
+    if perspective == "municipal":
+        assert (n_f, t_f) == (0.0, 0.0) and cpt_b == pytest.approx(cpt_c, rel=1e-12)
+    else:
+        assert t_f > 0 and n_f > 0
+        assert n_b == pytest.approx(n_c + n_f, rel=1e-9) and t_b == pytest.approx(t_c + t_f, rel=1e-9)
+        assert cpt_b == pytest.approx((n_c + n_f) / (t_c + t_f), rel=1e-9) and cpt_b != pytest.approx(cpt_c)

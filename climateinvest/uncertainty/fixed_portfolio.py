@@ -20,7 +20,7 @@ import pandas as pd
 
 from climateinvest.cashflows import Flows, build_flows
 from climateinvest.financing import select_flows
-from climateinvest.io.city import CityData
+from climateinvest.io.city import CITY_PAYERS, CityData
 from climateinvest.io.scenario import Scenario
 from climateinvest.uncertainty.montecarlo import (
     DEFAULT_MAX_ELEMENTS,
@@ -67,6 +67,10 @@ class FixedPortfolio:
     g_direct, g_emis : (K, S·Y), (K·C, S·Y) [t CO2e / year] abatement × scale booked on its
         source per year (direct; energy-related per carrier), zero for measures not counted
     target_year : int ; target_level : float [t CO2e / year]
+    priced : (K,) [-] 1 for the measures whose tonnes the portfolio's cost per tonne divides by:
+        in the municipal perspective the municipal group's own (its money over the tonnes it
+        buys; a measure paid by others costs it nothing and is not counted as bought), in the
+        societal perspective every measure; 0 otherwise
     """
 
     ids: tuple[str, ...]
@@ -80,6 +84,7 @@ class FixedPortfolio:
     g_emis: np.ndarray
     target_year: int
     target_level: float
+    priced: np.ndarray
 
     @property
     def target_index(self) -> int | None:
@@ -122,22 +127,26 @@ def prepare_portfolio(city: CityData, scenario: Scenario, flows_c: Flows, chosen
     emis_cal = carrier_calendar(flows_c, flows_c.emissions_c, years)  # (K, C, Y)
     g_direct = (w[:, :, None] * direct_cal[:, None, :]).reshape(K, S * Y)
     g_emis = (w[:, None, :, None] * emis_cal[:, :, None, :]).reshape(K * C, S * Y)
+    payer = city.measures.set_index("measure_id")["payer"].reindex(list(ids)).astype(str).to_numpy()
+    priced = (np.isin(payer, list(CITY_PAYERS)) if scenario.perspective == "municipal"
+              else np.ones(len(ids), bool)).astype(float)
     return FixedPortfolio(ids, pv, shift, shift_t, years, base, (scope == "territorial").to_numpy(bool),
                           g_direct, g_emis, int(scenario.target.year),
-                          float(pathway.summary["target_tco2e"]))
+                          float(pathway.summary["target_tco2e"]), priced)
 
 
 def portfolio_draws(p: FixedPortfolio, k: Multipliers, carbon_value: float = 0.0,
                     max_elements: int = DEFAULT_MAX_ELEMENTS) -> dict[str, np.ndarray]:
     """Per draw (``k``: the chosen measures' multipliers): npv_cost [currency], tonnes
-    [t CO2e], cost_per_tco2e and net_cost_per_tco2e (NPV cost − ``carbon_value`` × discounted
-    tonnes, ÷ tonnes) [currency / t CO2e], NaN where tonnes ≤ 0, all (D,); territorial (D, Y)
+    [t CO2e] (of the ``priced`` measures), cost_per_tco2e and net_cost_per_tco2e (NPV cost −
+    ``carbon_value`` × discounted tonnes, ÷ tonnes) [currency / t CO2e], NaN where tonnes ≤ 0,
+    all (D,); territorial (D, Y)
     [t CO2e / year] with-portfolio territorial emissions.
     """
     r = npv_draws(p.pv, k, ("npv_cost", "tonnes") + (("tonnes_pv",) if carbon_value else ()))
     npv = r.npv_cost @ p.shift
-    tonnes = r.tonnes @ p.shift_tonnes
-    net = npv - carbon_value * (r.tonnes_pv @ p.shift) if carbon_value else npv
+    tonnes = r.tonnes @ (p.priced * p.shift_tonnes)
+    net = npv - carbon_value * (r.tonnes_pv @ (p.priced * p.shift)) if carbon_value else npv
     cpt, net_cpt = (divide_where_positive(x, tonnes, np.nan) for x in (npv, net))
     D = k.draws
     S, Y = p.baseline.shape
@@ -158,7 +167,8 @@ def portfolio_draws(p: FixedPortfolio, k: Multipliers, carbon_value: float = 0.0
 def portfolio_cost_per_tonne(city: CityData, scenario: Scenario, flows: Flows, chosen: pd.DataFrame,
                              pathway) -> float:
     """[currency / t CO2e] the chosen portfolio's NPV cost ÷ its tonnes (discounted or plain, as
-    the scenario says), both to the first plan year, interaction-adjusted: the deterministic
+    the scenario says; in the municipal perspective the municipal group's tonnes only, see
+    :class:`FixedPortfolio` ``priced``), both to the first plan year, interaction-adjusted: the deterministic
     point of :func:`portfolio_draws`. NaN when the portfolio abates nothing.
     """
     flows_c = chosen_flows(city, scenario, flows, chosen)
