@@ -373,7 +373,8 @@ def required_chain(mid, requires) -> np.ndarray:
 
 def _required_cost(mid: np.ndarray, requires: list[str], own_K: np.ndarray) -> np.ndarray:
     """(M,) [currency] the NPV cost (investment and running part) of what each measure requires
-    (:func:`required_chain`), 0 for none."""
+    (:func:`required_chain`), 0 for none.
+    """
     return required_chain(mid, requires) @ own_K
 
 
