@@ -134,3 +134,27 @@ def test_municipal_perspective_has_no_net_curve_and_says_why():
     cb = base.steps.cobenefits
     assert cb.net_curve is None and cb.summary["net_curve"] == ABSENT_MUNICIPAL
     assert "cobenefits_net_curve" not in base.tables()
+
+
+@pytest.mark.parametrize("scenario", [SOCIETAL, BASE], ids=["societal", "municipal"])
+def test_report_draws_the_net_curve_in_swedish_or_says_why_not(scenario):
+    from climateinvest import report
+    from climateinvest.report import sections
+    from climateinvest.report.chart_text import untranslated
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = report.load(scenario, "sv")
+    parts = sections.section(result, "cobenefits")
+    figures = [p for p in parts if hasattr(p, "fig")]
+    text = "".join(str(p) for p in parts if not hasattr(p, "fig"))
+    assert "Härledd från energi" in text  # the physical table marks the derived rows
+    if scenario == SOCIETAL:
+        (fig,) = figures
+        assert fig.fig.layout.yaxis.title.text == "Kostnad efter sidonyttor [kr/t CO₂e]"
+        assert fig.fig.layout.xaxis.title.text == "Minskning år 2030 [t CO₂e/år]"
+        assert untranslated(fig.fig, set(result.measures["name"].astype(str))) == []
+        assert "MAC-kurvan efter sidonyttor" in fig.caption and "Ordning efter sidonyttor" in text
+        assert "Ingen MAC-kurva efter sidonyttor" not in text
+    else:
+        assert figures == [] and "Ingen MAC-kurva efter sidonyttor: i det kommunala perspektivet" in text
