@@ -346,7 +346,8 @@ def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float], fro
 
     # beside, not inside: the co-benefits change no cash flow, selection or municipal figure
     cobenefits = timed("cobenefits", build_cobenefits, start.candidates, flows, measures, scenario.real_rate,
-                       scenario.perspective, scenario.discount_abatement, portfolio.chosen["measure_id"])
+                       scenario.perspective, scenario.discount_abatement, portfolio.chosen["measure_id"],
+                       macc.curve)
 
     plan = timed("investment_plan", build_investment_plan, city, scenario, portfolio.chosen, financing.allocation,
                  pathway.by_source, pathway.summary["last_inventory_year"],

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import FICTIONAL
 
@@ -129,6 +130,14 @@ def test_report_shows_cobenefits_beside_the_cost_per_tonne(batch_runs):
     saved = json.loads((folder / "base" / "manifest.json").read_text(encoding="utf-8"))["summary"]["cobenefits"]
     assert saved["portfolio_value_per_year"] > 0 and saved["perspective"] == "municipal"
     assert any("older" in w for w in saved["warnings"])
+    # the MAC curve net of co-benefits: absent in the municipal report, with its reason; drawn and
+    # saved in the societal one
+    assert "Ingen MAC-kurva efter sidonyttor" in text and not (folder / "base" / "cobenefits_net_curve.csv").exists()
+    societal = (folder / "societal.html").read_text(encoding="utf-8")
+    assert "MAC-kurvan efter sidonyttor (samhällsekonomiskt perspektiv)" in societal
+    assert "Kostnad efter sidonyttor" in societal and "Ingen MAC-kurva efter sidonyttor" not in societal
+    net = pd.read_csv(folder / "societal" / "cobenefits_net_curve.csv")
+    assert net["net_rank"].tolist() == list(range(1, len(net) + 1)) and net["measure_id"].iloc[0] == "cycle_network"
 
 
 def test_xlsx_has_the_result_tables(batch_runs):

@@ -106,7 +106,8 @@ def test_municipal_perspective_states_cobenefits_are_not_in_the_cash_flows_and_c
     with_cb = run(BASE)
     base_city = load_city(LANDSKRONA)
     empty = dataclasses.replace(base_city, cobenefit_effects=base_city.cobenefit_effects.iloc[0:0],
-                                cobenefit_values=base_city.cobenefit_values.iloc[0:0])
+                                cobenefit_values=base_city.cobenefit_values.iloc[0:0],
+                                pollutant_factors=base_city.pollutant_factors.iloc[0:0])
     without = run(BASE, empty)
     assert without.steps.cobenefits is None
     v = with_cb.steps.cobenefits.valued
@@ -121,7 +122,8 @@ def test_municipal_perspective_states_cobenefits_are_not_in_the_cash_flows_and_c
 def _scaled(result, factor):
     city = result.city
     eff = city.cobenefit_effects.assign(quantity=city.cobenefit_effects["quantity"] * factor)
-    city = dataclasses.replace(city, cobenefit_effects=eff)
+    kg = city.pollutant_factors.assign(kg_per_mwh=city.pollutant_factors["kg_per_mwh"] * factor)  # derived rows too
+    city = dataclasses.replace(city, cobenefit_effects=eff, pollutant_factors=kg)
     return build_cobenefits(city, result.flows, result.measures, result.scenario.real_rate, "societal", True,
                             result.portfolio["measure_id"])
 
@@ -141,7 +143,7 @@ def test_landskrona_run_has_the_step_and_saves_registered_tables(societal):
     from climateinvest.io import output_columns as oc
 
     tables = {k: v for k, v in societal.tables().items() if k.startswith("cobenefits")}
-    assert set(tables) == {"cobenefits", "cobenefits_physical", "cobenefits_values"}
+    assert set(tables) == {"cobenefits", "cobenefits_physical", "cobenefits_values", "cobenefits_net_curve"}
     fs, sectors = oc.city_names(societal.city)
     assert oc.unknown_columns(tables, funding_sources=fs, sectors=sectors) == []
     s = societal.summary["cobenefits"]

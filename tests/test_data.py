@@ -427,7 +427,7 @@ def test_xlsx_problems_name_the_sheet_and_row(tmp_path, clean):
     assert [str(p) for p in info.value.problems] == [
         ("miniby.xlsx: has no sheet 'funding_sources' (sheets: baseline_emissions, baseline_projection, city, "
          "cobenefit_effects, cobenefit_values, emission_factors, energy_changes, energy_prices, measures, "
-         "municipal_inventory, uncertainty)"),
+         "municipal_inventory, pollutant_factors, uncertainty)"),
         "miniby.xlsx:city row 5, key price_year: must be a whole number from 1900 to 2200, got förra året",
         "miniby.xlsx:measures row 3, column lifetime_years: must be a whole number ≥ 1, got -5",
     ]

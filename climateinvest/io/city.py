@@ -49,7 +49,7 @@ from climateinvest.io.errors import Problem, ValidationError, did_you_mean
 
 TABLES = ("measures", "energy_changes", "energy_prices", "emission_factors", "baseline_emissions",
           "funding_sources", "uncertainty", "baseline_projection", "municipal_inventory", "cobenefit_values",
-          "cobenefit_effects")
+          "cobenefit_effects", "pollutant_factors")
 PAYERS = ("municipality", "municipal_company", "external")
 CITY_PAYERS = PAYERS[:2]  # the municipal group: their investment counts against the city's budget
 PARTIES = ("municipality", "municipal_company", "residents", "businesses", "state")
@@ -79,6 +79,8 @@ COBENEFIT_PARAMETERS = (
     "heat_rr_cycling", "heat_ref_min_week_cycling", "heat_cap_cycling",
     "heat_rr_walking", "heat_ref_min_week_walking", "heat_cap_walking", "kpi")
 """The parameters of a valuation table (``cobenefit_values.csv``); see ``climateinvest.portfolio.cobenefits``."""
+POLLUTANTS = ("pm25", "nox", "so2", "voc")
+"""The exhaust pollutants of ``pollutant_factors.csv`` (kg per MWh of a carrier burnt locally)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,9 @@ class CityData:
     # optional: the co-benefit valuation table and the measures' physical co-benefits (empty = none)
     cobenefit_values: pd.DataFrame = field(default_factory=lambda: SPECS["cobenefit_values"].empty_frame())
     cobenefit_effects: pd.DataFrame = field(default_factory=lambda: SPECS["cobenefit_effects"].empty_frame())
+    # optional: exhaust pollutants per MWh of each carrier; a measure's pollutant without a row of
+    # its own in cobenefit_effects is derived from its energy_changes (empty = none derived)
+    pollutant_factors: pd.DataFrame = field(default_factory=lambda: SPECS["pollutant_factors"].empty_frame())
     # optional: the with-existing-measures projection (a factor on the last inventory year per
     # sector) and the municipal group's own emissions (empty = flat baseline, no second scope)
     baseline_projection: pd.DataFrame = field(default_factory=lambda: SPECS["baseline_projection"].empty_frame())
@@ -278,6 +283,10 @@ SPECS: dict[str, Table] = {
         Col("minutes_per_day", "number", False, lo=0, hi=1440),
         Col("db_reduction", "number", False, lo=0, hi=60), Col("source", required=False)),
         key=("measure_id", "effect"), optional=True, check=_effect_details),
+    "pollutant_factors": Table((
+        Col("carrier"), Col("pollutant", choices=POLLUTANTS), Col("kg_per_mwh", "number", lo=0),
+        Col("source", required=False)),
+        key=("carrier", "pollutant"), optional=True),
 }
 CITY = Table((Col("name"), Col("country"), Col("currency"), Col("price_year", **YEAR),
               Col("population", "whole", lo=1), Col("notes", required=False),
@@ -338,6 +347,9 @@ def _cross_checks(t: dict[str, pd.DataFrame], label: dict[str, str]) -> list[Pro
                                    f"{', '.join(rows)}){did_you_mean(c, known)}", None,
                                    "carrier", c))
         carriers |= set(changes["carrier"])
+        if "pollutant_factors" in t:  # a typo would leave a carrier's pollutants silently underived
+            refer("pollutant_factors", "carrier", carriers, f"a carrier of {label['energy_changes']}, "
+                  f"{label['energy_prices']} or {label['emission_factors']} ({listing(carriers)})")
     if {"funding_sources", "measures"} <= t.keys():  # a sector typo would drop a grant silently
         sectors = set(t["measures"]["sector"]) | (set(t["baseline_emissions"]["sector"])
                                                   if "baseline_emissions" in t else set())

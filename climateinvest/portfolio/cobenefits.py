@@ -20,6 +20,12 @@ Conventions
   appraisal. They are **beside** the appraisal: no cash flow, municipal figure or portfolio choice
   changes. The cost per tonne after co-benefits exists in the societal perspective only; in the
   municipal one the co-benefits are not in the cash flows (NaN, said in ``note``).
+* Pollutants derived from energy carriers (:func:`derive_pollutants`): with the optional
+  ``pollutant_factors.csv`` (kg per MWh of a carrier burnt locally), a measure's pollutant with no
+  row of its own is kg/yr = −Σ delta_mwh_per_year × kg_per_mwh over its carriers; a stated row
+  always wins (never both), and the physical table marks the derived rows.
+* The MAC curve net of co-benefits (societal only): ``climateinvest.portfolio.cobenefit_curve``,
+  with the reconciliation of the standalone co-benefit NPV and the curve's scaled tonnes.
 * An effect whose values are missing (or whose price year has no KPI row) is not valued and is
   named in ``not_valued``: never a silent default.
 """
@@ -34,10 +40,12 @@ import pandas as pd
 
 from climateinvest import finance
 from climateinvest.cashflows import Flows
+from climateinvest.io import city as city_io
 from climateinvest.io.city import CityData
 from climateinvest.io.tables import StepTables
+from climateinvest.portfolio.cobenefit_curve import ABSENT_MUNICIPAL, net_curve
 
-POLLUTANTS = ("pm25", "nox", "so2", "voc")
+POLLUTANTS = city_io.POLLUTANTS
 MONEY = {"air_local_pm25", "air_local_nox", "air_local_so2", "air_local_voc", "air_regional_pm25",
          "air_regional_nox", "air_regional_so2", "air_regional_voc", "noise_per_person_db", "vsl"}
 UNITS = {"pm25_kg": "kg/yr", "nox_kg": "kg/yr", "so2_kg": "kg/yr", "voc_kg": "kg/yr", "cyclists": "persons",
@@ -119,7 +127,9 @@ class CobenefitResult(StepTables):
     physical : DataFrame, one row per measure and effect: measure_id, name, effect, cobenefit_kind
         (air, noise, health), quantity, quantity_unit (kg/yr or persons), minutes_per_day [min/day],
         db_reduction [dB], deaths_avoided_per_year [1/yr] (health only), value_per_year
-        [currency/yr] (NaN = not valued), valued (bool).
+        [currency/yr] (NaN = not valued), valued (bool), derived (bool: a pollutant derived from
+        the measure's energy carriers with ``pollutant_factors.csv``, :func:`derive_pollutants`),
+        derivation (the sum written out, "" for a stated row).
     valued : DataFrame, one row per measure with co-benefits: measure_id, name, in_portfolio,
         air_value_per_year, noise_value_per_year, health_value_per_year, cobenefit_value_per_year
         [currency/yr], npv_cobenefits [currency, real rate], cost_per_tco2e [currency/t] (the
@@ -127,9 +137,13 @@ class CobenefitResult(StepTables):
         not_valued (effects named, ";"-joined), note.
     values : DataFrame, the valuation table at the city's price year (:func:`price_values`, with
         ``parameter`` saved as ``cobenefit_parameter`` and ``status`` as ``value_status``).
+    net_curve : DataFrame or None, the MAC curve net of co-benefits (societal perspective only;
+        None in the municipal one, where co-benefits are not in the cash flows):
+        ``cobenefit_curve.NET_CURVE_COLUMNS``, saved as ``cobenefits_net_curve``.
     summary : dict, JSON-serialisable: perspective, price_year, portfolio_value_per_year,
         portfolio_npv_cobenefits, all_candidates_value_per_year, warnings (older values and
-        assumptions used, by parameter).
+        assumptions used, by parameter; carriers without pollutant factors), derived_pollutant_rows,
+        net_curve ("drawn", or why it is absent).
     """
 
     STEP: ClassVar[str] = "cobenefits"
@@ -139,6 +153,57 @@ class CobenefitResult(StepTables):
     valued: pd.DataFrame
     values: pd.DataFrame
     summary: dict
+    net_curve: pd.DataFrame | None = None
+
+
+def derive_pollutants(effects: pd.DataFrame, energy_changes: pd.DataFrame, factors: pd.DataFrame,
+                      measure_ids) -> tuple[pd.DataFrame, list[str]]:
+    """The effects table with each measure's exhaust pollutants derived from its energy carriers
+    where the measure states no row of its own for that pollutant (an explicit row wins).
+
+    kg/yr avoided = −Σ over the measure's carriers of delta_mwh_per_year [MWh/yr] ×
+    kg_per_mwh [kg/MWh] (``pollutant_factors.csv``): less fuel burnt is a positive quantity, more
+    a negative one. A carrier without a factor for a pollutant adds nothing to it and is named in
+    the second return value; a derived quantity of zero gives no row.
+
+    Parameters
+    ----------
+    effects : DataFrame        ``cobenefit_effects`` (measure_id, effect, quantity, ...)
+    energy_changes : DataFrame  measure_id, carrier, delta_mwh_per_year [MWh/yr]
+    factors : DataFrame        ``pollutant_factors``: carrier, pollutant, kg_per_mwh [kg/MWh]
+    measure_ids : iterable of str  the measures to derive for (the candidates)
+
+    Returns
+    -------
+    (effects with the derived rows added and the columns ``derived`` (bool) and ``derivation``
+    (the sum written out, "" for an explicit row), the carriers some derivation lacked a factor for)
+    """
+    out = effects.assign(derived=False, derivation="")
+    if not len(factors):
+        return out, []
+    ids = set(measure_ids)
+    have = set(zip(effects["measure_id"], effects["effect"], strict=True))
+    kg = {(str(c), str(p)): float(v) for c, p, v in
+          zip(factors["carrier"], factors["pollutant"], factors["kg_per_mwh"], strict=True)}
+    changes = energy_changes[energy_changes["measure_id"].isin(ids)]
+    rows, lacking = [], set()
+    for key, part in changes.groupby("measure_id", sort=False):
+        mid = str(key)
+        for pol in POLLUTANTS:
+            if (mid, f"{pol}_kg") in have:
+                continue
+            terms = [(str(c), float(d), kg[(str(c), pol)]) for c, d in
+                     zip(part["carrier"], part["delta_mwh_per_year"], strict=True) if (str(c), pol) in kg]
+            lacking |= {str(c) for c in part["carrier"] if (str(c), pol) not in kg}
+            quantity = -sum(d * f for _, d, f in terms)
+            if not terms or quantity == 0:
+                continue
+            rows.append({"measure_id": mid, "effect": f"{pol}_kg", "quantity": quantity, "minutes_per_day": np.nan,
+                         "db_reduction": np.nan, "source": "", "derived": True,
+                         "derivation": "-(" + " + ".join(f"{d:g} MWh {c} x {f:g} kg/MWh" for c, d, f in terms) + ")"})
+    if rows:
+        out = pd.concat([out, pd.DataFrame(rows).astype({"source": out["source"].dtype})], ignore_index=True)
+    return out, sorted(lacking)
 
 
 def _param(v: pd.DataFrame, name: str) -> float:
@@ -147,7 +212,8 @@ def _param(v: pd.DataFrame, name: str) -> float:
 
 
 def build_cobenefits(city: CityData, flows: Flows, measures: pd.DataFrame, rate: float, perspective: str,
-                     discount_abatement: bool = True, chosen_ids=()) -> CobenefitResult | None:
+                     discount_abatement: bool = True, chosen_ids=(),
+                     curve: pd.DataFrame | None = None) -> CobenefitResult | None:
     """Value the measures' physical co-benefits (module docstring); None when the city states none.
 
     Parameters
@@ -159,9 +225,12 @@ def build_cobenefits(city: CityData, flows: Flows, measures: pd.DataFrame, rate:
     perspective : str              ``municipal`` or ``societal``
     discount_abatement : bool      as the scenario: tonnes discounted or summed
     chosen_ids : iterable of str   the portfolio's measures (for the portfolio total)
+    curve : DataFrame, optional    ``MaccResult.curve``: with it, the societal perspective also
+        gives the net curve (:func:`climateinvest.portfolio.cobenefit_curve.net_curve`)
     """
     effects = city.cobenefit_effects
     effects = effects[effects["measure_id"].isin(list(flows.measure_ids))]  # carried measures: not candidates
+    effects, lacking = derive_pollutants(effects, city.energy_changes, city.pollutant_factors, flows.measure_ids)
     if not len(effects):
         return None
     values = price_values(city.cobenefit_values, city.price_year)
@@ -193,7 +262,8 @@ def build_cobenefits(city: CityData, flows: Flows, measures: pd.DataFrame, rate:
         rows.append({"measure_id": r.measure_id, "name": names.get(r.measure_id, r.measure_id), "effect": effect,
                      "cobenefit_kind": kind, "quantity": float(r.quantity), "quantity_unit": UNITS[effect],
                      "minutes_per_day": float(r.minutes_per_day), "db_reduction": float(r.db_reduction),
-                     "deaths_avoided_per_year": deaths, "value_per_year": value, "valued": bool(np.isfinite(value))})
+                     "deaths_avoided_per_year": deaths, "value_per_year": value, "valued": bool(np.isfinite(value)),
+                     "derived": bool(r.derived), "derivation": str(r.derivation)})
     physical = pd.DataFrame(rows)
 
     ids = list(flows.measure_ids)
@@ -229,6 +299,12 @@ def build_cobenefits(city: CityData, flows: Flows, measures: pd.DataFrame, rate:
                     "not_valued": ";".join(part.loc[~part["valued"], "effect"]), "note": note})
     valued = pd.DataFrame(out)
     flagged = values[values["status"] != "current"]
+    societal = perspective == "societal"
+    net = None
+    if societal and curve is not None:
+        req = dict(zip(city.measures["measure_id"].astype(str), city.measures["requires"].fillna("").astype(str),
+                       strict=True)) if "requires" in city.measures else {}
+        net = net_curve(curve, valued, req)
     summary = {
         "perspective": perspective, "price_year": int(city.price_year),
         "portfolio_value_per_year": float(valued.loc[valued["in_portfolio"], "cobenefit_value_per_year"].sum()),
@@ -236,7 +312,10 @@ def build_cobenefits(city: CityData, flows: Flows, measures: pd.DataFrame, rate:
         "all_candidates_value_per_year": float(valued["cobenefit_value_per_year"].sum()),
         "warnings": [f"{p_}: {st} ({int(y)})" for p_, st, y in
                      zip(flagged["parameter"].astype(str), flagged["status"].astype(str),
-                         flagged["value_year"].astype(float), strict=True)],
+                         flagged["value_year"].astype(float), strict=True)]
+        + [f"pollutant_factors: no factor for carrier {c} (some pollutants of its MWh not derived)" for c in lacking],
+        "derived_pollutant_rows": int(physical["derived"].sum()),
+        "net_curve": "drawn" if net is not None else (ABSENT_MUNICIPAL if not societal else "no MAC curve given"),
     }
     saved = values.rename(columns={"parameter": "cobenefit_parameter", "status": "value_status"})
-    return CobenefitResult(physical=physical, valued=valued, values=saved, summary=summary)
+    return CobenefitResult(physical=physical, valued=valued, values=saved, summary=summary, net_curve=net)

@@ -15,6 +15,7 @@ from climateinvest.report.i18n import lang
 
 # (English, Swedish); the longest English text is tried first. "{x}" stands for any text (kept).
 PHRASES: tuple[tuple[str, str], ...] = (
+    ("Cost after co-benefits [{x} per t CO2e]", "Kostnad efter sidonyttor [{x}/t CO₂e]"),
     ("Cost [{x} per t CO2e]", "Kostnad [{x}/t CO₂e]"),
     ("Abatement in {x} [t CO2e/year]", "Minskning år {x} [t CO₂e/år]"),
     ("Abatement [t CO2e/year]", "Minskning [t CO₂e/år]"),

@@ -19,6 +19,7 @@ from climateinvest.report.plots import finance as finance_plots
 from climateinvest.report.plots import macc as macc_plots
 from climateinvest.report.plots import pathway as pathway_plots
 from climateinvest.report.plots import portfolio as portfolio_plots
+from climateinvest.report.plots import style
 from climateinvest.report.plots import uncertainty as uncertainty_plots
 
 
@@ -41,6 +42,21 @@ def _macc_figures(result, macc):
         macc, cur, carbon_value=_carbon_value(s), reference_year=s.macc_year, label_ids=set(chosen))
     yield "sector_summary_figure", None, lambda: macc_plots.sector_summary_figure(
         escape_text_columns(result.extra["macc_sector_summary"]), cur, reference_year=s.macc_year)
+
+
+def _cobenefit_figures(result, cobenefits):
+    """The MAC curve net of co-benefits (societal perspective only; absent, with its reason stated
+    in the section, in the municipal one): the net table's own heights and ranks drawn as a curve.
+    """
+    net = cobenefits.net_curve
+    if net is None:
+        return
+    s, cur = result.scenario, result.city.currency
+    chosen = result.steps["portfolio"].chosen["measure_id"] if result.steps.get("portfolio") else ()
+    view = net.assign(rank=net["net_rank"], cost_per_tco2e=net["cost_per_tco2e_after_cobenefits"])
+    yield "net_macc_figure", t("caption.macc_net"), lambda: macc_plots.macc_figure(
+        view, cur, carbon_value=_carbon_value(s), reference_year=s.macc_year, label_ids=set(chosen),
+        cost_axis=style.cost_after_cobenefits_axis_title(cur))
 
 
 def _portfolio_figures(result, portfolio):
@@ -73,8 +89,8 @@ def _uncertainty_figures(result, uncertainty):
     yield "selection_frequency_figure", None, lambda: uncertainty_plots.selection_frequency_figure(uncertainty)
 
 
-FIGURES = {"macc": _macc_figures, "portfolio": _portfolio_figures, "financing": _financing_figures,
-           "pathway": _pathway_figures, "uncertainty": _uncertainty_figures}
+FIGURES = {"macc": _macc_figures, "portfolio": _portfolio_figures, "cobenefits": _cobenefit_figures,
+           "financing": _financing_figures, "pathway": _pathway_figures, "uncertainty": _uncertainty_figures}
 
 
 def section_figures(result, section: str, first_only: bool = False, only: str | None = None) -> list:

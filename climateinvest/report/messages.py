@@ -150,6 +150,8 @@ MESSAGES.update({
     "table.cobenefits_physical": ("Physical effects per measure", "Fysiska effekter per åtgärd"),
     "table.cobenefits": ("Co-benefits valued, and the cost per tonne before and after",
                          "Värderade sidonyttor och kostnad per ton före och efter"),
+    "table.cobenefits_net_curve": ("The MAC curve net of co-benefits, cheapest first after co-benefits",
+                                   "MAC-kurvan efter sidonyttor, billigast först efter sidonyttor"),
     "table.cobenefits_values": ("Valuation table (source, year, price year)", "Värderingstabell (källa, år, prisår)"),
     "section.financing": ("Financing and budget impact", "Finansiering och budgetpåverkan"),
     "section.financing.intro": (
@@ -234,6 +236,18 @@ MESSAGES.update({
                      "Varje stapel är en åtgärd: bredden är tonnen den minskar under referensåret (efter överlapp med "
                      "åtgärderna till vänster), höjden kostnaden per ton. Staplar under noll sparar pengar; de största "
                      "och de valda staplarna har etikett."),
+    "caption.macc_net": ("The MAC curve net of co-benefits (societal perspective): each bar's height is (NPV of cost − "
+                         "NPV of co-benefits) ÷ the same tonnes as the MAC curve; clean-air values shrink with the "
+                         "bar's share of effect kept after overlaps, noise and health do not. Widths and alternatives "
+                         "are the MAC curve's; the bars are reordered by their height after co-benefits.",
+                         "MAC-kurvan efter sidonyttor (samhällsekonomiskt perspektiv): varje stapels höjd är (nuvärde "
+                         "av kostnad − nuvärde av sidonyttor) ÷ samma ton som MAC-kurvan; värdet av renare luft minskar "
+                         "med stapelns kvarvarande andel efter överlapp, buller och hälsa gör det inte. Bredder och "
+                         "alternativ är MAC-kurvans; staplarna ordnas om efter höjden efter sidonyttor."),
+    "note.cobenefits_net_absent": ("No MAC curve net of co-benefits: in the municipal perspective the co-benefits are "
+                                   "not in the cash flows.",
+                                   "Ingen MAC-kurva efter sidonyttor: i det kommunala perspektivet ingår sidonyttorna "
+                                   "inte i betalningsströmmarna."),
     "caption.frontier": ("What a larger or smaller total budget would buy: the most tonnes reachable for each budget, "
                          "against funding down the MAC curve.",
                          "Vad en större eller mindre total ram skulle ge: flest ton för varje ram, jämfört med "

@@ -41,9 +41,12 @@ SECTION_TABLES = {
     # physical effects first, in their own units; then the money; then the valuation table
     "cobenefits": [("physical", "cobenefits_physical", ["name", "cobenefit_kind", "quantity", "quantity_unit",
                                                         "minutes_per_day", "db_reduction",
-                                                        "deaths_avoided_per_year", "value_per_year"]),
+                                                        "deaths_avoided_per_year", "value_per_year", "derived"]),
                    ("valued", "cobenefits", ["name", "in_portfolio", "cobenefit_value_per_year", "npv_cobenefits",
                                              "cost_per_tco2e", "cost_per_tco2e_after_cobenefits", "not_valued"]),
+                   ("net_curve", "cobenefits_net_curve", ["net_rank", "name", "rank", "scale", "cost_per_tco2e",
+                                                          "npv_cobenefits_on_curve",
+                                                          "cost_per_tco2e_after_cobenefits"]),
                    ("values", "cobenefits_values", None)],
     "financing": [("budget_impact", "financing_budget_impact", None),
                   ("budget_impact_by_payer", "financing_budget_impact_by_payer", None),
@@ -252,6 +255,8 @@ def section(result, name: str) -> list:
         if notes:
             parts.append(Html('<ul class="ci-notes">' + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"))
     parts += section_figures(result, name)
+    if name == "cobenefits" and result.steps[name].net_curve is None:  # municipal: not in the cash flows
+        parts.append(note(t("note.cobenefits_net_absent")))
     for caption, table, df in section_tables(result, name):
         if caption:
             parts.append(Html(f"<h3>{html.escape(caption)}</h3>"))

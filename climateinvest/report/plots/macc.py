@@ -38,7 +38,7 @@ def _text(values, n=None) -> np.ndarray:
 def macc_figure(macc, currency: str, carbon_value: float | None = None,
                 reference_year: int | None = None, title: str | None = None,
                 cost_range: tuple[float, float] | None = None, label_ids=None,
-                n_named: int = 4) -> go.Figure:
+                n_named: int = 4, cost_axis: str | None = None) -> go.Figure:
     """The MAC curve as variable-width bars, one trace (and legend entry) per sector.
 
     Bars are labelled so that a printed curve can be read: each bar in ``label_ids`` (e.g. the
@@ -54,6 +54,8 @@ def macc_figure(macc, currency: str, carbon_value: float | None = None,
     reference_year : int, optional  year of the widths (default: the MaccResult's)
     cost_range : (low, high) [currency / t CO2e], optional  zoom the cost axis (a few large
         savers otherwise flatten the rest); bars beyond it are cut, their hover stays exact
+    cost_axis : str, optional  the cost axis title (default 'Cost [currency per t CO2e]'; the net
+        curve of ``climateinvest.portfolio.cobenefit_curve`` says 'Cost after co-benefits')
     """
     curve, year = _curve_and_year(macc, reference_year)
     fig = go.Figure()
@@ -83,7 +85,7 @@ def macc_figure(macc, currency: str, carbon_value: float | None = None,
                            showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     style.apply(fig, title)
     fig.update_layout(barmode="overlay", bargap=0, xaxis_title=style.abatement_axis_title(year),
-                      yaxis_title=style.cost_per_tonne_axis_title(currency))
+                      yaxis_title=cost_axis or style.cost_per_tonne_axis_title(currency))
     fig.update_xaxes(range=[0, total or 1.0])
     fig.update_yaxes(zeroline=True, range=list(cost_range) if cost_range else None)
     return fig

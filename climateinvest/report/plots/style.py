@@ -69,6 +69,11 @@ def cost_per_tonne_axis_title(currency: str) -> str:
     return money_axis_title(currency, per=TONNES)
 
 
+def cost_after_cobenefits_axis_title(currency: str) -> str:
+    """'Cost after co-benefits [SEK per t CO2e]' (the MAC curve net of co-benefits)."""
+    return f"Cost after co-benefits [{currency} per {TONNES}]"
+
+
 def abatement_axis_title(year: int | None = None) -> str:
     """'Abatement in 2030 [t CO2e/year]' (without the year when none is given)."""
     return f"Abatement{f' in {year}' if year is not None else ''} [{TONNES}/year]"
