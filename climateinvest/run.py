@@ -35,6 +35,7 @@ from climateinvest.portfolio.cobenefits import CobenefitResult, build_cobenefits
 from climateinvest.portfolio.grants import select_with_grants, warm_start
 from climateinvest.portfolio.select import PortfolioResult
 from climateinvest.territory.investment_plan import InvestmentPlanResult, build_investment_plan
+from climateinvest.territory.municipal_scope import MunicipalScopeResult, build_municipal_scope
 from climateinvest.territory.pathway import PathwayResult, build_pathway
 from climateinvest.uncertainty.analysis import UncertaintyResult, run_monte_carlo
 from climateinvest.uncertainty.fixed_portfolio import portfolio_cost_per_tonne
@@ -54,7 +55,9 @@ class Steps:
     Carlo); ``cobenefits`` : :class:`~climateinvest.portfolio.cobenefits.CobenefitResult` (None
     when the city states no co-benefits); ``investment_plan`` :
     :class:`~climateinvest.territory.investment_plan.InvestmentPlanResult` (the EU Cities Mission's
-    tables). Each documents its tables' columns and units, and each table it holds is saved.
+    tables); ``municipal_scope`` : :class:`~climateinvest.territory.municipal_scope.MunicipalScopeResult`
+    (None without ``municipal_inventory.csv``). Each documents its tables' columns and units, and
+    each table it holds is saved.
     """
 
     macc: MaccResult | None = None
@@ -64,6 +67,7 @@ class Steps:
     uncertainty: UncertaintyResult | None = None
     cobenefits: CobenefitResult | None = None
     investment_plan: InvestmentPlanResult | None = None
+    municipal_scope: MunicipalScopeResult | None = None
 
     def get(self, name: str) -> Any:
         """The step result called ``name``, or None."""
@@ -162,6 +166,8 @@ class ScenarioResult:
             out["cobenefits"] = s.cobenefits.summary
         if s.investment_plan:
             out["investment_plan"] = s.investment_plan.summary
+        if s.municipal_scope:
+            out["municipal_scope"] = s.municipal_scope.summary
         if self.grant_rounds:
             out["grants"] = self.grant_rounds
         out["conventions"] = self.scenario.conventions(self.city.price_year, self.city.currency)
@@ -339,6 +345,8 @@ def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float], fro
     chosen_flows = fixed.chosen_flows
     result.measures = measures
     pathway = timed("pathway", build_pathway, city, scenario, portfolio.chosen, chosen_flows)
+    own = timed("municipal_scope", build_municipal_scope, city, scenario, portfolio.chosen, chosen_flows,
+                pathway.summary)
     uncertainty = None
     if scenario.monte_carlo is not None and len(city.uncertainty):
         uncertainty = timed("uncertainty", run_monte_carlo, city, scenario, flows, measures, portfolio.chosen,
@@ -356,7 +364,8 @@ def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float], fro
 
     result.city = city
     result.steps = Steps(macc=macc, portfolio=portfolio, financing=financing, pathway=pathway,
-                         uncertainty=uncertainty, cobenefits=cobenefits, investment_plan=plan)
+                         uncertainty=uncertainty, cobenefits=cobenefits, investment_plan=plan,
+                         municipal_scope=own)
     result.portfolio_cost_per_tco2e = portfolio_cost_per_tonne(city, scenario, chosen_flows, portfolio.chosen, pathway)
     result.stakeholders = stakeholders(flows, start.candidates, scenario.real_rate,
                                        measures["grant_share"].to_numpy(float))

@@ -70,6 +70,8 @@ def hostile_city(folder: Path) -> Path:
 
     _edit_csv(city / "measures.csv", measure)
     _edit_csv(city / "baseline_emissions.csv", lambda i, r: r.update(sector=sector(r["sector"])))
+    if (city / "baseline_projection.csv").exists():  # the projection names the same sectors
+        _edit_csv(city / "baseline_projection.csv", lambda i, r: r.update(sector=sector(r["sector"])))
 
     def funding(i: int, row: dict) -> None:
         row["name"] = f"{row['name']} {IMG}"

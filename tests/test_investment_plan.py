@@ -170,3 +170,58 @@ def test_landskrona_capital_need_adds_up_to_the_portfolio_per_payer(landskrona):
     m = landskrona.city.measures.set_index("measure_id")
     outside = chosen["measure_id"].map(m["control"]).isin(["indirect", "none"])
     assert not chosen.loc[outside, "counts_against_budget"].any()
+
+
+def test_the_municipal_groups_own_emissions_by_hand():
+    from climateinvest.territory.municipal_scope import SCOPE_COLUMNS, build_municipal_scope
+    inv = pd.DataFrame([("heating", 2023, 1000.0, "t"), ("vehicles", 2023, 200.0, "t"), ("vehicles", 2025, 100.0, "t")],
+                       columns=["category", "year", "tco2e", "source"])
+    city = build_city([
+        {"measure_id": "V", "capex": 1.0, "direct_abatement_tco2e_per_year": 150.0, "municipal_category": "vehicles",
+         "earliest_start_year": 2027},
+        {"measure_id": "H", "capex": 1.0, "direct_abatement_tco2e_per_year": 300.0, "municipal_category": "heating",
+         "earliest_start_year": 2027},
+        {"measure_id": "T", "capex": 1.0, "direct_abatement_tco2e_per_year": 50.0, "municipal_category": "",
+         "earliest_start_year": 2027}])
+    city = replace(city, municipal_inventory=inv)
+    sc = scenario(municipal_target={"year": 2030, "reduction": 0.5, "base_year": 2023})
+    flows = build_flows(city, "base", "nordic_mix", [2027, 2027, 2027])
+    chosen = pd.DataFrame({"measure_id": ["V", "H", "T"], "start_year": 2027, "scale": [1.0, 0.5, 1.0]})
+    terr = {"base_year": 2020, "base_year_tco2e": 5000.0, "target_year": 2030, "target_tco2e": 2500.0,
+            "target_year_baseline_tco2e": 4000.0, "target_year_with_portfolio_tco2e": 3000.0, "gap_tco2e": 500.0}
+    r = build_municipal_scope(city, sc, chosen, flows, terr)
+    t = r.table.set_index("year")
+    # 2030: heating 1 000 t − H's 300 × 0.5 = 850; vehicles 100 t (held after 2025) − V's 150 → 0 (50 t
+    # clipped); T names no category. Target: 0.5 × (1 000 + 200) in 2023 = 600
+    assert t.loc[2024, "baseline_tco2e"] == pytest.approx(1150.0)  # vehicles half-way 200 → 100
+    assert t.loc[2030, "with_portfolio_tco2e"] == pytest.approx(850.0)
+    assert t.loc[2030, "abatement_tco2e"] == pytest.approx(250.0)
+    assert r.summary["target_tco2e"] == pytest.approx(600.0) and r.summary["gap_tco2e"] == pytest.approx(250.0)
+    # V acts 2028–2037 (its investment year 2027, 10 years' life): 50 t cut off each of those years
+    assert r.summary["clipped_tco2e"] == pytest.approx(50.0 * 10)
+    by = r.by_category.set_index(["year", "category"])
+    assert by.loc[(2030, "vehicles"), "clipped_tco2e"] == pytest.approx(50.0)
+    assert r.summary["measures_counted"] == ["V", "H"]
+    s = r.scopes.set_index("scope")
+    assert list(r.scopes.columns) == SCOPE_COLUMNS
+    assert s.loc["territorial", "residual_tco2e"] == 500.0 and s.loc["municipal_group", "residual_tco2e"] == 250.0
+    # without an inventory there is no second scope
+    assert build_municipal_scope(replace(city, municipal_inventory=inv.iloc[:0]), sc, chosen, flows, terr) is None
+
+
+def test_only_the_municipal_groups_measures_name_a_category_of_its_inventory(tmp_path):
+    import shutil
+
+    import climateinvest as ci
+    from climateinvest.io.errors import ValidationError
+    city = tmp_path / "city"
+    shutil.copytree(ROOT / "data" / "landskrona", city)
+    m = pd.read_csv(city / "measures.csv", dtype=str, keep_default_na=False)
+    m.loc[m["measure_id"] == "farm_biogas", "municipal_category"] = "public_meals"
+    m.loc[m["measure_id"] == "fleet_ev", "municipal_category"] = "own_vehicle"
+    m.to_csv(city / "measures.csv", index=False)
+    with pytest.raises(ValidationError) as e:
+        ci.load_city(city)
+    text = str(e.value)
+    assert "column municipal_category: must be empty for a measure paid by external" in text
+    assert "must be a category of municipal_inventory.csv" in text and "own_vehicles" in text

@@ -184,7 +184,8 @@ def _bounds(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
 
 def _territory_details(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> list[Problem]:
     """A measure the municipal group pays is under its direct control; an identified financing
-    share belongs to a measure others pay (the city's own are financed by its plan).
+    share belongs to a measure others pay (the city's own are financed by its plan); only the
+    municipal group's measures cut a category of its own emissions (``municipal_category``).
     """
     out = []
     for row in df.index:
@@ -192,6 +193,10 @@ def _territory_details(df: pd.DataFrame, cells: pd.DataFrame, label: str) -> lis
         if city_pays and df.at[row, "control"] in ("indirect", "none"):
             out.append(Problem(label, f"must be direct (or empty) for a measure paid by {df.at[row, 'payer']}",
                                row, "control", cells.at[row, "control"]))
+        if not city_pays and df.at[row, "municipal_category"]:
+            out.append(Problem(label, f"must be empty for a measure paid by {df.at[row, 'payer']} (it cuts "
+                               "others' emissions, not the municipal group's own)", row, "municipal_category",
+                               cells.at[row, "municipal_category"]))
         if city_pays and cells.at[row, "financing_identified_share"] != "":
             out.append(Problem(label, "must be empty for a measure the municipal group pays (its financing "
                                       "is the plan's)", row, "financing_identified_share",
@@ -231,7 +236,8 @@ SPECS: dict[str, Table] = {
         Col("actor", required=False), Col("control", required=False, choices=CONTROLS),
         Col("ets", required=False, default="false", choices=("true", "false")),
         Col("status", required=False, default="planned", choices=STATUSES),
-        Col("financing_identified_share", "number", False, lo=0, hi=1), Col("financing_note", required=False)),
+        Col("financing_identified_share", "number", False, lo=0, hi=1), Col("financing_note", required=False),
+        Col("municipal_category", required=False)),
         key=("measure_id",), min_rows=1, check=_territory_details),
     "energy_changes": Table((
         Col("measure_id"), Col("carrier"), Col("delta_mwh_per_year", "number"),
@@ -366,6 +372,11 @@ def _cross_checks(t: dict[str, pd.DataFrame], label: dict[str, str]) -> list[Pro
         inventory = set(t["baseline_emissions"]["sector"])
         refer("baseline_projection", "sector", inventory, f"a sector of {label['baseline_emissions']} "
               f"({listing(inventory)})")
+    if "measures" in t:
+        categories = set(t["municipal_inventory"]["category"]) if "municipal_inventory" in t else set()
+        refer("measures", "municipal_category", categories,
+              f"a category of {label.get('municipal_inventory', 'municipal_inventory.csv')} "
+              f"({listing(categories) if categories else 'the file is absent'})")
     if {"measures", "baseline_emissions"} <= t.keys():
         ets_share = ets_shares(t["baseline_emissions"])
         m = t["measures"]

@@ -158,6 +158,9 @@ class Scenario(_Strict):
     reference_year: int | None = Field(None, ge=1990, le=2100, description="MAC curve width year; default target year")
     pathway_end_year: int = Field(2045, ge=2000, le=2100)
     target: Target = Target()
+    municipal_target: Target | None = Field(
+        None, description="the municipal group's own emissions (municipal_inventory.csv): reduction below base_year "
+        "by year; none: that scope is shown without a target")
     carbon_budget: CarbonBudget | None = None
     monte_carlo: MonteCarlo | None = None
     solver_time_limit_s: float = Field(20.0, gt=0, le=3600)

@@ -221,6 +221,12 @@ MESSAGES.update({
                                                "Effekt på driftbudgeten per betalare: kommunens skattefinansierade "
                                                "budget och de kommunala bolagens egna räkningar (nominellt)"),
     "table.financing_debt_service": ("Debt service per year", "Kapitaltjänst per år"),
+    "table.municipal_scope_scopes": ("Two targets side by side: the geographic area and the municipal group's own "
+                                     "emissions (t CO₂e per year)",
+                                     "Två mål sida vid sida: det geografiska området och kommunkoncernens egna "
+                                     "utsläpp (t CO₂e per år)"),
+    "table.municipal_scope": ("The municipal group's own emissions in selected years (municipal_inventory.csv)",
+                              "Kommunkoncernens egna utsläpp valda år (municipal_inventory.csv)"),
     "table.pathway": ("Emissions in selected years", "Utsläpp valda år"),
     "table.uncertainty_portfolio": ("The portfolio under uncertainty", "Portföljen under osäkerhet"),
     "table.uncertainty": ("Cost per tonne of each measure under uncertainty", "Varje åtgärds kostnad per ton under osäkerhet"),

@@ -63,11 +63,10 @@ SECTION_TABLES = {
                                                                   "identified_financing", "unfinanced",
                                                                   "identified_share", "tco2e_target_year",
                                                                   "capex_eur"]),
-                        ("costing", "investment_plan_costing", ["name", "actor", "control", "ets", "measure_status",
-                                                                "capex", "capex_eur", "opex_change_per_year",
+                        # the euros and the ETS and control columns are in the XLSX and the other tables
+                        ("costing", "investment_plan_costing", ["name", "actor", "measure_status", "capex",
                                                                 "tco2e_target_year", "cost_per_tco2e",
                                                                 "cost_per_tco2e_all_actors",
-                                                                "cost_per_tco2e_all_actors_eur",
                                                                 "cobenefit_value_per_year"]),
                         ("capital", "investment_plan_capital", ["name", "actor", "cost_to_municipality",
                                                                 "cost_to_others", "identified_financing",
@@ -78,6 +77,13 @@ SECTION_TABLES = {
                                                  "cost_per_tco2e_p90", "prob_saves_money", "prob_abates"]),
                     ("tornado", "uncertainty_tornado", ["parameter", "low_label", "high_label", "metric", "unit",
                                                         "low_value", "base_value", "high_value"])],
+}
+# Tables of another step shown in a section: (step, field, saved table name, columns or None).
+# The pathway shows the municipal group's own emissions beside the territory's (two scopes).
+OTHER_STEP_TABLES = {
+    "pathway": [("municipal_scope", "scopes", "municipal_scope_scopes", None),
+                ("municipal_scope", "table", "municipal_scope", ["year", "baseline_tco2e", "abatement_tco2e",
+                                                                  "with_portfolio_tco2e", "target_tco2e"])],
 }
 FUND_COLUMNS = ["name", "payer", "scope", "start_year", "capex", "adjusted_tco2e", "cost_per_tco2e"]
 PAYERS = ("municipality", "municipal_company", "external")
@@ -145,10 +151,11 @@ def section_tables(result, section: str) -> list[tuple[str | None, str, pd.DataF
     """
     if section == "measures":
         return [(None, "measures", _columns(result.measures, SECTION_TABLES["measures"][0][2]))]
-    step = result.steps[section]
+    wanted = [(section, *entry) for entry in SECTION_TABLES[section]] + OTHER_STEP_TABLES.get(section, [])
     out = []
-    for field, table, cols in SECTION_TABLES[section]:
-        df = getattr(step, field)
+    for step_name, field, table, cols in wanted:
+        step = result.steps.get(step_name)
+        df = getattr(step, field) if step is not None else None
         if df is None or not len(df):
             continue
         out.append((t(f"table.{table}"), table, _columns(_key_years(df, result), cols)))
