@@ -422,7 +422,8 @@ def key_figures(result) -> list[KeyFigure]:
         _figure("abatement", ws["target_year_abatement_territorial_tco2e"], "tonnes", t("kf.abatement", year=year),
                 _by_payer(chosen, "adjusted_tco2e", fmt_tonnes, territorial_only=True)),
         _figure("cost_per_tco2e", summary_value(result, "portfolio", "cost_per_tco2e"), "money_per_tonne",
-                t("kf.cost")),
+                t("kf.cost"), t("kf.cost_basis.municipal" if getattr(_scenario_of(result), "perspective", "")
+                                == "municipal" else "kf.cost_basis.societal")),
         _figure("npv_cost", summary_value(result, "portfolio", "npv_cost"), "money", t("kf.npv")),
         _figure("emissions", ws["target_year_with_portfolio_tco2e"], "tonnes",
                 t("kf.emissions", year=year, target=fmt_tonnes(ws["target_tco2e"]))),
