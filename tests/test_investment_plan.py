@@ -225,3 +225,33 @@ def test_only_the_municipal_groups_measures_name_a_category_of_its_inventory(tmp
     text = str(e.value)
     assert "column municipal_category: must be empty for a measure paid by external" in text
     assert "must be a category of municipal_inventory.csv" in text and "own_vehicles" in text
+
+
+def test_a_city_folder_without_the_territory_columns_still_validates_and_runs(tmp_path):
+    """The territory's columns and tables are optional: exempelstad with all of them removed runs,
+    with the documented defaults (actor = payer, control direct or indirect, no ETS, planned)."""
+    import shutil
+
+    import climateinvest as ci
+    city = tmp_path / "exempelstad"
+    shutil.copytree(ROOT / "data" / "exempelstad", city)
+    new = ["actor", "control", "ets", "status", "financing_identified_share", "financing_note", "municipal_category"]
+    m = pd.read_csv(city / "measures.csv", dtype=str, keep_default_na=False)
+    m.drop(columns=[c for c in new if c in m]).to_csv(city / "measures.csv", index=False)
+    (city / "baseline_projection.csv").unlink()
+    meta = [line for line in (city / "city.yaml").read_text(encoding="utf-8").splitlines()
+            if not line.startswith("eur_rate")]
+    (city / "city.yaml").write_text("\n".join(meta) + "\n", encoding="utf-8")
+    loaded = ci.load_city(city)
+    ext = loaded.measures.set_index("measure_id").loc["ex_oil_boiler_grant"]
+    assert (ext["actor"], ext["control"], ext["status"]) == ("residents", "indirect", "planned")
+    own = loaded.measures.set_index("measure_id").loc["ex_led"]
+    assert (own["actor"], own["control"]) == ("municipality", "direct") and loaded.eur_rate is None
+    sc = ci.load_scenario(ROOT / "parameters" / "exempelstad" / "base.yaml").model_copy(
+        update={"city": city, "monte_carlo": None})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = ci.run_scenario(sc, loaded)
+    ip = r.steps.investment_plan
+    assert ip.by_actor["capex"].sum() == pytest.approx(r.steps.portfolio.chosen["capex"].sum())
+    assert ip.capital["capex_eur"].isna().all() and r.steps.municipal_scope is None
