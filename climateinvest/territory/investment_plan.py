@@ -28,7 +28,8 @@ Conventions
   (grants, loans, own funds; investment − the plan's financing gap), for others the measure's
   ``financing_identified_share`` (none if empty). ``by_actor`` adds them up per actor.
 * **Euros** beside the city's currency at ``city.eur_rate`` (currency per EUR, with its date and
-  source from ``city.yaml``); without a rate the ``_eur`` columns are NaN and the summary says so.
+  source from ``city.yaml``); without a rate the ``_eur`` columns are NaN, ``eur_rate`` in the
+  summary is None and the report's section says so.
 
 Money in the city's currency at its price year (real); tonnes in t CO2e per year.
 """
@@ -73,7 +74,8 @@ class InvestmentPlanResult(StepTables):
         identified_share [-].
     by_actor : the capital need per actor: :data:`ACTOR_COLUMNS`.
     summary : dict: target_year, last_inventory_year, baseline (flat or projection),
-        eur_rate [currency / EUR], eur_rate_date, eur_rate_source, currency, totals, notes.
+        eur_rate [currency / EUR] (None without one), eur_rate_date, eur_rate_source, currency,
+        and the totals capex, cost_to_municipality, cost_to_others, identified_financing [currency].
     """
 
     STEP: ClassVar[str] = "investment_plan"
@@ -202,14 +204,12 @@ def build_investment_plan(city: CityData, scenario: Scenario, chosen: pd.DataFra
         by_actor[f"{c}_eur"] = _eur(by_actor[c], rate)
     by_actor = by_actor.sort_values("capex", ascending=False, kind="stable").reset_index(drop=True)
 
-    notes = [] if rate else ["no eur_rate in the city's city.yaml: the euro columns are empty"]
     summary = {
         "target_year": int(scenario.target.year), "last_inventory_year": int(last_inventory_year),
         "baseline": scenario.baseline, "currency": city.currency, "eur_rate": rate,
         "eur_rate_date": city.eur_rate_date, "eur_rate_source": city.eur_rate_source,
         "capex": float(capex.sum()), "cost_to_municipality": float(to_city.sum()),
-        "cost_to_others": float(to_others.sum()), "identified_financing": float(identified.sum()),
-        "notes": notes}
+        "cost_to_others": float(to_others.sum()), "identified_financing": float(identified.sum())}
     gap = gap_by_sector(by_source, scenario, last_inventory_year)
     return InvestmentPlanResult(gap=gap, costing=costing, capital=capital, by_actor=by_actor[ACTOR_COLUMNS],
                                 summary=summary)
