@@ -575,3 +575,40 @@ def test_signal_names_in_a_dead_worker_record(tmp_path):
     rec = died({"run_folder": str(tmp_path), "name": "x"}, -signal.SIGKILL)
     assert rec["status"] == "failed" and "SIGKILL (9)" in rec["error"] and "out-of-memory" in rec["error"]
     assert not (tmp_path / ".x.partial").exists()
+
+
+def test_a_kernel_that_never_started_is_started_again_and_a_failing_cell_is_not(tmp_path, monkeypatch):
+    """Two kernels started at once can pick the same port; the report is then run again, but a
+    notebook whose cell failed is never run twice."""
+    import nbformat
+    import papermill
+
+    from climateinvest.batch import worker
+
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) < 3:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return nbformat.v4.new_notebook()
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    monkeypatch.setattr(worker.time, "sleep", lambda s: None)
+    page = tmp_path / "r.html"
+    worker.execute_to_html(tmp_path / "nb.ipynb", {}, page, "t")
+    assert len(calls) == 3 and page.is_file()
+
+    class CellError(Exception):
+        ename = "ValueError"
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        raise CellError("Address already in use")  # a cell's own error, whatever its text
+
+    calls.clear()
+    monkeypatch.setattr(papermill, "execute_notebook", failing)
+    with pytest.raises(CellError):
+        worker.execute_to_html(tmp_path / "nb.ipynb", {}, tmp_path / "s.html", "t")
+    assert len(calls) == 1 and not (tmp_path / "s.html").exists()
+    assert not worker.kernel_did_not_start(ValueError("bad capex"))

@@ -209,14 +209,33 @@ def execute_to_html(notebook: Path, parameters: dict, html_path: Path, title: st
     from climateinvest.report.html_export import notebook_to_html
 
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    nb = pm.execute_notebook(str(notebook), None, parameters=parameters, kernel_name=KERNEL,
-                             progress_bar=False, log_output=False, cwd=str(cwd) if cwd else None,
-                             execution_timeout=timeout or CELL_TIMEOUT_S,
-                             # the kernel's own log (e.g. its TCP notice) is noise on a user's terminal
-                             extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        try:
+            nb = pm.execute_notebook(str(notebook), None, parameters=parameters, kernel_name=KERNEL,
+                                     progress_bar=False, log_output=False, cwd=str(cwd) if cwd else None,
+                                     execution_timeout=timeout or CELL_TIMEOUT_S,
+                                     # the kernel's own log (e.g. its TCP notice) is noise on a terminal
+                                     extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+            break
+        except Exception as e:  # noqa: BLE001 - only a kernel that never started is tried again
+            if attempt == KERNEL_START_ATTEMPTS or not kernel_did_not_start(e):
+                raise
+            time.sleep(0.5 * attempt)
     page, warnings = notebook_to_html(nb, title, footer=footer, lang=lang)
     atomic_write_text(html_path, page)
     return warnings
+
+
+# Two kernels started at once can pick the same free port (jupyter_client chooses the ports
+# before the kernel binds them): the kernel dies before any cell ran, so starting it again is safe.
+KERNEL_START_ATTEMPTS = 3
+
+
+def kernel_did_not_start(exc: BaseException) -> bool:
+    """True for a kernel that died before it answered (a port taken meanwhile), when no cell ran."""
+    text = f"{type(exc).__name__}: {exc}"
+    return ("Kernel died before replying to kernel_info" in text or "Address already in use" in text) and \
+        not getattr(exc, "ename", None)
 
 
 def _error_of(exc: BaseException) -> tuple[str, str]:
