@@ -38,7 +38,8 @@ import pandas as pd
 
 from climateinvest import finance
 from climateinvest.cashflows import Flows
-from climateinvest.io.city import CITY_PAYERS, PARTIES, CityData
+from climateinvest.io.city import CityData
+from climateinvest.io.city_specs import CITY_PAYERS, PARTIES
 
 PUBLIC_PARTIES = ("municipality", "state")  # tax-financed: the skattefaktor applies to their money
 FEE_PAYER = "residents"  # who pays a measure's fees (parking charges and the like)

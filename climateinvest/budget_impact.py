@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from climateinvest.cashflows import Flows
-from climateinvest.io.city import CITY_PAYERS
+from climateinvest.io.city_specs import CITY_PAYERS
 
 PARTS = ("depreciation", "internal_interest", "loan_interest", "one_off_operating", "opex_change",
          "fee_revenue", "energy_cost_change")

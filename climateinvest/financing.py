@@ -68,7 +68,8 @@ from climateinvest import finance
 from climateinvest.appraisal import eligibility
 from climateinvest.budget_impact import book_value, nominal_index, operating_budget_impact
 from climateinvest.cashflows import Flows
-from climateinvest.io.city import CITY_PAYERS, CityData
+from climateinvest.io.city import CityData
+from climateinvest.io.city_specs import CITY_PAYERS
 from climateinvest.io.errors import Problem, ValidationError
 from climateinvest.io.scenario import Scenario
 from climateinvest.io.tables import StepTables

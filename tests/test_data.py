@@ -14,15 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from climateinvest.io.city import (
-    TABLES,
-    CityData,
-    check_against_scenario,
-    factor_table,
-    load_city,
-    price_table,
-    write_city,
-)
+from climateinvest.io.city import CityData, check_against_scenario, factor_table, load_city, price_table, write_city
+from climateinvest.io.city_specs import TABLES
 from climateinvest.io.errors import ValidationError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini_city"

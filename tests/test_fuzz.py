@@ -32,7 +32,8 @@ from hypothesis import strategies as st
 
 from climateinvest.appraisal import appraise
 from climateinvest.cashflows import build_flows
-from climateinvest.io.city import CITY, SPECS, CityData, check_against_scenario, load_city, write_city
+from climateinvest.io.city import CityData, check_against_scenario, load_city, write_city
+from climateinvest.io.city_specs import CITY, SPECS
 from climateinvest.io.errors import Problem, ValidationError
 from climateinvest.io.scenario import Scenario, load_scenario
 

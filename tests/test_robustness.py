@@ -31,7 +31,7 @@ import pytest
 import yaml
 
 from climateinvest import ValidationError, load_city, load_scenario, run_scenario
-from climateinvest.io.city import SPECS
+from climateinvest.io.city_specs import SPECS
 from climateinvest.io.files import deterministic_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,8 @@ import yaml
 
 from climateinvest import ValidationError, load_city
 from climateinvest.cli import main
-from climateinvest.io.city import CITY, SPECS, TABLES, CityData
+from climateinvest.io.city import CityData
+from climateinvest.io.city_specs import CITY, SPECS, TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 LANDSKRONA = ROOT / "data" / "landskrona"

@@ -47,7 +47,8 @@ from climateinvest.appraisal import appraise
 from climateinvest.cashflows import baseline_by_source, build_flows
 from climateinvest.followup.plan import AdoptedPlan, load_plan
 from climateinvest.followup.table import COMMITTED, latest_status, load_followup
-from climateinvest.io.city import CITY_PAYERS, CityData
+from climateinvest.io.city import CityData
+from climateinvest.io.city_specs import CITY_PAYERS
 from climateinvest.io.errors import Problem, ValidationError
 from climateinvest.io.scenario import CarbonBudget, Scenario
 from climateinvest.portfolio.select import PortfolioResult, select_portfolio

@@ -5,16 +5,8 @@ Excel dialects included), XLSX, YAML, the column specifications and the validato
 the atomic writers every output goes through. Every problem is reported at once with file, row,
 column, value and rule (:class:`ValidationError`).
 """
-from climateinvest.io.city import (
-    CITY_PAYERS,
-    PAYERS,
-    CityData,
-    check_against_scenario,
-    factor_table,
-    load_city,
-    price_table,
-    write_city,
-)
+from climateinvest.io.city import CityData, check_against_scenario, factor_table, load_city, price_table, write_city
+from climateinvest.io.city_specs import CITY_PAYERS, PAYERS
 from climateinvest.io.errors import Problem, ScenarioError, ValidationError
 from climateinvest.io.scenario import PLAN_YEARS, Scenario, load_scenario
 

@@ -23,7 +23,8 @@ import pandas as pd
 from climateinvest import finance
 from climateinvest.appraisal import grant_share, grants_of, net_cost
 from climateinvest.cashflows import build_flows, scenario_baseline
-from climateinvest.io.city import CITY_PAYERS, CityData
+from climateinvest.io.city import CityData
+from climateinvest.io.city_specs import CITY_PAYERS
 from climateinvest.io.scenario import Scenario
 
 

@@ -40,12 +40,11 @@ import pandas as pd
 
 from climateinvest import finance
 from climateinvest.cashflows import Flows
-from climateinvest.io import city as city_io
 from climateinvest.io.city import CityData
+from climateinvest.io.city_specs import POLLUTANTS
 from climateinvest.io.tables import StepTables
 from climateinvest.portfolio.cobenefit_curve import ABSENT_MUNICIPAL, net_curve
 
-POLLUTANTS = city_io.POLLUTANTS
 MONEY = {"air_local_pm25", "air_local_nox", "air_local_so2", "air_local_voc", "air_regional_pm25",
          "air_regional_nox", "air_regional_so2", "air_regional_voc", "noise_per_person_db", "vsl"}
 UNITS = {"pm25_kg": "kg/yr", "nox_kg": "kg/yr", "so2_kg": "kg/yr", "voc_kg": "kg/yr", "cyclists": "persons",

@@ -41,7 +41,8 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from climateinvest.io.city import CITY_PAYERS, CityData, ets_flags
+from climateinvest.io.city import CityData
+from climateinvest.io.city_specs import CITY_PAYERS, ets_flags
 from climateinvest.io.scenario import Scenario
 from climateinvest.io.tables import StepTables
 

@@ -49,7 +49,8 @@ import pandas as pd
 
 from climateinvest.cashflows import Flows, scenario_baseline
 from climateinvest.financing import check_chosen, select_flows
-from climateinvest.io.city import CityData, ets_flags, ets_shares
+from climateinvest.io.city import CityData
+from climateinvest.io.city_specs import ets_flags, ets_shares
 from climateinvest.io.scenario import Scenario
 from climateinvest.io.tables import StepTables
 

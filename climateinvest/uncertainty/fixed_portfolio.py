@@ -20,7 +20,8 @@ import pandas as pd
 
 from climateinvest.cashflows import Flows, build_flows
 from climateinvest.financing import select_flows
-from climateinvest.io.city import CITY_PAYERS, CityData
+from climateinvest.io.city import CityData
+from climateinvest.io.city_specs import CITY_PAYERS
 from climateinvest.io.scenario import Scenario
 from climateinvest.uncertainty.montecarlo import (
     DEFAULT_MAX_ELEMENTS,
