@@ -33,7 +33,8 @@ MINUS = "\u2212"
 DASH = "–"         # shown for a missing value
 TONNES = "t CO₂e"
 TABLE_MONEY_SCALE = "k"          # money in report tables: thousands (tkr)
-CODED_TEXT = ("payer", "scope", "kind", "sector", "portfolio", "status", "tie_break")  # cells in value_label
+CODED_TEXT = ("payer", "scope", "kind", "sector", "portfolio", "status", "tie_break", "actor", "control",
+              "measure_status")  # cells in value_label
 WIDE_TEXT = ("name", "note", "reason", "instead_of", "source", "meaning")
 
 # ---------------------------------------------------------------------------------------------
