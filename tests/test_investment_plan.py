@@ -124,7 +124,12 @@ def test_ets_and_non_ets_add_up_to_the_territory():
          "direct_abatement_tco2e_per_year": 100.0, "capex": 1.0, "earliest_start_year": 2027}], baseline=base)
     flows = build_flows(city, "base", "nordic_mix", [2027, 2027])
     chosen = pd.DataFrame({"measure_id": ["E", "N"], "start_year": [2027, 2027], "scale": [1.0, 1.0]})
-    t = build_pathway(city, scenario(), chosen, flows).table.set_index("year")
+    p = build_pathway(city, scenario(), chosen, flows)
+    t = p.table.set_index("year")
+    from climateinvest.report.plots.pathway import pathway_figure
+    ets_line = [tr for tr in pathway_figure(p).data if "EU ETS" in (tr.name or "")]
+    assert len(ets_line) == 1 and list(ets_line[0].x)[0] == 2024  # drawn from the last inventory year
+    assert ets_line[0].y[list(ets_line[0].x).index(2030)] == pytest.approx(0.0)
     # industry: 600 t ETS and 400 t outside; E's 700 t cut the ETS part only, to zero (100 t cut off);
     # N's 100 t cut the rest to 300 t; road 500 t is outside the ETS
     assert t.loc[2030, "baseline_ets_tco2e"] == pytest.approx(600.0)

@@ -68,6 +68,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ("Baseline, indirect (not in target)", "Referens, indirekt (ej i målet)"),
     ("With the portfolio, indirect (not in target)", "Med portföljen, indirekt (ej i målet)"),
     ("Straight path to the target", "Rak väg till målet"),
+    ("Of which under the EU ETS, with the portfolio", "Varav inom EU ETS, med portföljen"),
     ("Target {x}: {x} vs {x}", "Mål {x}: {x} mot {x}"),
     ("Cumulative emissions against the carbon budget", "Kumulativa utsläpp mot koldioxidbudgeten"),
     ("Cumulative emissions (t CO2e, all greenhouse gases) against a fossil-CO2 carbon budget: an indicator, "

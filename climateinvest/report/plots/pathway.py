@@ -23,7 +23,8 @@ def _fmt(x: float) -> str:
 
 def pathway_figure(pathway: PathwayResult, target=None) -> go.Figure:
     """Territorial emissions: baseline, with the portfolio, the target level and the straight path
-    to it, the gap in the target year marked; indirect emissions dashed (not in the target).
+    to it, the gap in the target year marked; indirect emissions dashed (not in the target); the
+    part under the EU ETS dash-dotted, from the last inventory year on, where the city has one.
 
     ``target`` (the scenario's ``target``, optional) only labels the chart; the values come from
     ``pathway.summary``.
@@ -43,6 +44,11 @@ def pathway_figure(pathway: PathwayResult, target=None) -> go.Figure:
         fig.add_scatter(x=t["year"], y=t["with_portfolio_indirect_tco2e"],
                         name="With the portfolio, indirect (not in target)",
                         mode="lines", line={"color": PORTFOLIO_COLOUR, "width": 1.5, "dash": "dash"})
+    ets = t[t["with_portfolio_ets_tco2e"].notna()] if "with_portfolio_ets_tco2e" in t else t.iloc[:0]
+    if len(ets) and (ets["baseline_ets_tco2e"] > 0).any():  # the part the city has little control over
+        fig.add_scatter(x=ets["year"], y=ets["with_portfolio_ets_tco2e"],
+                        name="Of which under the EU ETS, with the portfolio", mode="lines",
+                        line={"color": PORTFOLIO_COLOUR, "width": 1.5, "dash": "dashdot"})
     path = t[t["target_path_tco2e"].notna()]
     if len(path) > 1:
         fig.add_scatter(x=path["year"], y=path["target_path_tco2e"], name="Straight path to the target",
