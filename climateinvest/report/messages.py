@@ -560,3 +560,71 @@ MESSAGES.update({
     "ex.exists": ("{path} exists already; choose another name", "{path} finns redan; välj ett annat namn"),
     "ex.bad_name": ("{name!r} is not usable as a file name", "{name!r} går inte att använda som filnamn"),
 })
+
+MESSAGES.update({
+    # the explorer's words for what the core says in English (report.explorer.wording)
+    "ex.st.optimal": ("optimal", "optimal"),
+    "ex.st.infeasible": ("no portfolio meets the constraints", "ingen portfölj uppfyller villkoren"),
+    "ex.st.unbounded": ("the model is unbounded", "modellen är obegränsad"),
+    "ex.st.failed": ("the solver failed", "lösaren misslyckades"),
+    "ex.st.node_limit": ("node limit", "nodgräns"),
+    "ex.st.time_limit": ("time limit", "tidsgräns"),
+    "ex.st.no_solution": ("no solution within the {limit}", "ingen lösning inom {limit}en"),
+    "ex.st.feasible": ("feasible, stopped by the {limit}, gap {gap}",
+                       "godtagbar, stoppad av {limit}en, gap {gap}"),
+    "ex.st.feasible_unknown": ("feasible, stopped by the {limit}, gap unknown",
+                               "godtagbar, stoppad av {limit}en, gap okänt"),
+    "ex.st.greedy_kept": ("; the greedy portfolio is kept (better than the solver's)",
+                          "; den giriga portföljen behålls (bättre än lösarens)"),
+    "ex.st.unknown": ("status not recognised ({status})", "okänd status ({status})"),
+    "ex.failed": ("it did not work: {error}", "det gick inte: {error}"),
+    "ex.opt.municipal": ("municipal", "kommunalt"),
+    "ex.opt.societal": ("societal", "samhällsekonomiskt"),
+    "ex.opt.sequential": ("sequential", "i tur och ordning"),
+    "ex.opt.independent": ("independent", "oberoende"),
+    "ex.opt.max_abatement": ("most abatement", "störst minskning"),
+    "ex.opt.min_cost": ("lowest cost", "lägst kostnad"),
+    "ex.in_and_out": ("forced in and left out at once: {ids}; choose one", "både intvingad och utesluten: {ids}; "
+                      "välj det ena"),
+    "ex.none": ("none", "inga"),
+    "ex.mc_none": ("no Monte Carlo: the city has no uncertainty table (uncertainty.csv)",
+                   "ingen Monte Carlo: kommunen har ingen osäkerhetstabell (uncertainty.csv)"),
+    "ex.mc_followup": ("no Monte Carlo for a cycle built on a follow-up (the carried measures are not drawn)",
+                       "ingen Monte Carlo för en cykel byggd på en uppföljning (de överförda åtgärderna dras inte)"),
+    "ex.mc_stale": ("the settings changed: wait for the portfolio, then press again",
+                    "inställningarna har ändrats: vänta på portföljen och tryck igen"),
+    "ex.render_failed": ("the report could not be written (exit code {code}): {reason}",
+                         "rapporten kunde inte skrivas (felkod {code}): {reason}"),
+    # a ValidationError on the explorer's screen (io.errors: the frame and the coded rules)
+    "err.count_one": ("1 problem found:", "1 problem hittades:"),
+    "err.count": ("{n} problems found:", "{n} problem hittades:"),
+    "err.row": (" row {row}", " rad {row}"),
+    "err.column": (", column {name}", ", kolumn {name}"),
+    "err.key": (", key {name}", ", nyckel {name}"),
+    "err.not_found": ("file not found", "filen finns inte"),
+    "err.not_found_in": ("file not found in {folder}", "filen finns inte i {folder}"),
+    "err.broken_link": ("is a link to {target}, which does not exist", "är en länk till {target}, som inte finns"),
+    "err.link_loop": ("is a link that leads back to itself (a loop of symbolic links)",
+                      "är en länk som leder tillbaka till sig själv (en slinga av symboliska länkar)"),
+    "err.permission": ("cannot be read: permission denied", "kan inte läsas: behörighet saknas"),
+    "err.unreadable": ("cannot be read: {reason}", "kan inte läsas: {reason}"),
+    "err.not_regular": ("must be a regular file, but is {kind}", "måste vara en vanlig fil, men är {kind}"),
+    "err.unknown_key": ("unknown key {key!r}{hint}", "okänd nyckel {key!r}{hint}"),
+    "err.unknown_choice": ("must be {rule}, got {value!r}{hint}", "måste vara {rule}, fick {value!r}{hint}"),
+    "err.output_is_input": ("is {what}: results are never written into an input folder or over an input file; "
+                            "choose another folder",
+                            "är {what}: resultat skrivs aldrig i en indatamapp eller över en indatafil; "
+                            "välj en annan mapp"),
+    "err.output_not_folder": ("must be a folder, but is {kind}", "måste vara en mapp, men är {kind}"),
+    "err.output_not_results": ("holds other files and no {marker} of an earlier result: results replace their "
+                               "folder whole, so choose a new or empty folder",
+                               "innehåller andra filer och ingen {marker} från ett tidigare resultat: resultat "
+                               "ersätter hela sin mapp, så välj en ny eller tom mapp"),
+    "err.output_not_writable": ("cannot be written: {reason}", "kan inte skrivas: {reason}"),
+})
+
+MESSAGES.update({
+    # where the explorer writes (report.explorer.session.Explorer.output_folder)
+    "ex.out_dir": ("Output folder (tables, reports)", "Utdatamapp (tabeller, rapporter)"),
+    "ex.xlsx_saved": ("tables written to {path}", "tabellerna skrivna till {path}"),
+})
