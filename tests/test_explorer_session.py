@@ -230,3 +230,25 @@ def test_the_explorer_result_equals_run_scenario_for_the_same_settings(changed):
         pd.testing.assert_frame_equal(table, full.tables()[name], obj=name)
     assert e.result.portfolio_cost_per_tco2e == full.portfolio_cost_per_tco2e
     assert e.result.summary["financing"] == full.summary["financing"]
+
+
+def test_kept_flows_are_shared_read_only_and_only_for_the_same_city(explorer):
+    import dataclasses
+
+    import numpy as np
+
+    from climateinvest.cashflows import build_flows
+    from climateinvest.io.memo import clear_cache
+
+    city, s = explorer.city, explorer.base
+    a = build_flows(city, s.price_path, s.emission_factor_set, 2028)
+    assert build_flows(city, s.price_path, s.emission_factor_set, 2028) is a
+    assert build_flows(city, s.price_path, s.emission_factor_set, 2029) is not a
+    with pytest.raises(ValueError, match="read-only"):
+        a.capex[0, 0] = 1.0
+    other = dataclasses.replace(city)  # an equal copy is another city: built anew, the same numbers
+    b = build_flows(other, s.price_path, s.emission_factor_set, 2028)
+    assert b is not a and np.array_equal(b.emissions_c, a.emissions_c) and np.array_equal(b.capex, a.capex)
+    clear_cache()
+    c = build_flows(city, s.price_path, s.emission_factor_set, 2028)
+    assert c is not a and np.array_equal(c.energy_cost_c, a.energy_cost_c)
