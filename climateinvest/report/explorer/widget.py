@@ -277,7 +277,7 @@ def _controls(w, e: Explorer, rebuild: Callable[[Explorer], None]):
             redrawer.dropped += 1
             return
         figures.value = str(e.key_figures()) + str(e.status_line())
-        for v in VIEWS:
+        for v in sorted(VIEWS, key=lambda v: v == "macc"):  # the curve is already drawn: the others first
             show(v)
         took = t("ex.all_time", c=seconds(t_curve), p=seconds(t_all))
         status.value = f'<span class="ci-muted">{html.escape(took)}</span>'
