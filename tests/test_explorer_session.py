@@ -138,6 +138,14 @@ def test_the_widget_shows_no_english_on_a_swedish_screen(explorer):
     left = {s: english_in(s) for s in shown if s not in data and english_in(s)}
     assert left == {}
     assert any("MAC-kurva" in s and " s" in s and "," in s for s in shown)  # the seconds with a decimal comma
+    # a start year before the measure's earliest is refused in Swedish, before any recomputation
+    drop = {d.description: d for d in _walk(box) if isinstance(d, w.Dropdown)}
+    read = next(x for x in _walk(box) if isinstance(x, w.HTML) and "ci-read" in x._dom_classes)
+    drop["Lås startår för"].value = "bus_electric"
+    drop["till (0: fritt)"].value = 2027
+    assert "bus_electric kan inte starta 2027: tidigaste startår är 2028" in read.value
+    drop["till (0: fritt)"].value = 0
+    assert "ci-failed" not in read.value
     buttons = {b.description: b for b in _walk(box) if isinstance(b, w.Button)}
     buttons["Osäkerhet (Monte Carlo)"].click()
     kept = next(x for x in _walk(box) if isinstance(x, w.HTML) and "ci-kept" in x._dom_classes)

@@ -199,6 +199,8 @@ def _controls(w, e: Explorer, rebuild: Callable[[Explorer], None]):
     fix_measure = w.Dropdown(options=[""] + ids, value="", description=t("ex.fix_measure"), style=_STYLE)
     fix_year = w.Dropdown(options=[0] + plan, value=0, description=t("ex.fix_year"), style=_STYLE)
     fixed = dict(b.start_years)
+    earliest = dict(zip(e.city.measures["measure_id"], e.city.measures["earliest_start_year"].astype(int),
+                        strict=True))
     read = w.HTML()
     read.add_class("ci-read")
     status = w.HTML()
@@ -239,6 +241,9 @@ def _controls(w, e: Explorer, rebuild: Callable[[Explorer], None]):
         both = sorted(set(forced_in.value) & set(forced_out.value))
         if both:
             raise InputError(t("ex.in_and_out", ids=", ".join(both)))
+        for mid, year in sorted(fixed.items()):
+            if year < earliest[mid]:
+                raise InputError(t("ex.too_early", measure=mid, year=year, earliest=earliest[mid]))
         ch |= {"measures_in": list(forced_in.value), "measures_out": list(forced_out.value),
                "start_years": dict(fixed)}
         return ch, shown
