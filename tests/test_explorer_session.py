@@ -152,6 +152,17 @@ def test_the_widget_shows_no_english_on_a_swedish_screen(explorer):
     assert kept.value.startswith("sannolikhet att nå målet ") and english_in(kept.value) == []
 
 
+def test_the_first_line_and_chooser_follow_the_loaded_scenario(explorer, monkeypatch):
+    from climateinvest.report.explorer import widget
+
+    use(Context(lang="en"))  # a fresh kernel: no language yet
+    monkeypatch.setattr(widget, "Explorer", lambda path, out=None: (use(explorer.context), explorer)[1])
+    root = widget.explorer_widget(DEFAULT_CYCLE / "base.yaml", parameters=DEFAULT_CYCLE.parent)
+    shown = _texts(root.children[0]) + _texts(root.children[1])
+    assert shown[0].strip().startswith("Kör alla celler") and "Scenariofil" in shown and "Läs in" in shown
+    assert [s for s in shown if english_in(s)] == []
+
+
 def _walk(widget):
     yield widget
     for child in getattr(widget, "children", ()):

@@ -46,8 +46,14 @@ def explorer_widget(scenario_path: str | Path | None = None, parameters: str | P
     load = w.Button(description=t("ex.load"), button_style="primary")
     message = w.HTML()
     body = w.VBox()
-    root = w.VBox([w.HTML(f"<b>{html.escape(t('ex.first_line'))}</b>"), w.HBox([chooser, load]), message, body])
+    head = w.HTML()
+    root = w.VBox([head, w.HBox([chooser, load]), message, body])
     root.add_class("ci-explorer")
+
+    def label():
+        """The first line and the chooser in the current language (the loaded scenario's)."""
+        head.value = f"<b>{html.escape(t('ex.first_line'))}</b>"
+        chooser.description, load.description = t("ex.scenario"), t("ex.load")
 
     def open_scenario(*_):
         message.value = f'<span class="ci-muted">{html.escape(t("ex.loading"))}</span>'
@@ -57,7 +63,10 @@ def explorer_widget(scenario_path: str | Path | None = None, parameters: str | P
             message.value = f'<pre class="ci-failed">{html.escape(problem_text(e))}</pre>'
             return
         message.value = ""
+        label()  # Explorer made its language current
         body.children = [_controls(w, explorer, rebuild)]
+
+    label()
 
     def rebuild(explorer: Explorer):
         """Every control back to the loaded scenario (reset)."""
