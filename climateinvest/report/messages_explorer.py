@@ -105,8 +105,6 @@ EXPLORER_MESSAGES.update({
                    "ingen Monte Carlo: kommunen har ingen osäkerhetstabell (uncertainty.csv)"),
     "ex.mc_followup": ("no Monte Carlo for a cycle built on a follow-up (the carried measures are not drawn)",
                        "ingen Monte Carlo för en cykel byggd på en uppföljning (de överförda åtgärderna dras inte)"),
-    "ex.mc_stale": ("the settings changed: wait for the portfolio, then press again",
-                    "inställningarna har ändrats: vänta på portföljen och tryck igen"),
     "ex.render_failed": ("the report could not be written (exit code {code}): {reason}",
                          "rapporten kunde inte skrivas (felkod {code}): {reason}"),
     # a ValidationError on the explorer's screen (io.errors: the frame and the coded rules)

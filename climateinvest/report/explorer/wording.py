@@ -13,6 +13,7 @@ import re
 from climateinvest.io.errors import Problem, ValidationError
 from climateinvest.report.formatting import fmt_number, fmt_share
 from climateinvest.report.i18n import lang, t
+from climateinvest.report.messages import MESSAGES
 
 # every text portfolio.solve.status_text writes, and the greedy note select_portfolio may add
 _STATUS = re.compile(
@@ -90,18 +91,12 @@ def problem_line(p: Problem) -> str:
     if p.column is not None:
         where += t("err.key" if p.where == "key" else "err.column", name=p.column)
     message = p.message
-    if p.code and f"err.{p.code}" in _catalogue():
+    if p.code and f"err.{p.code}" in MESSAGES:
         try:
             message = t(f"err.{p.code}", **p.params)
         except (KeyError, IndexError, ValueError):  # a template the values do not fill: as written
             message = p.message
     return f"{where}: {message}"
-
-
-def _catalogue():
-    from climateinvest.report.messages import MESSAGES
-
-    return MESSAGES
 
 
 def problem_text(error: BaseException) -> str:
