@@ -271,3 +271,36 @@ def test_kept_flows_are_shared_read_only_and_only_for_the_same_city(explorer):
     clear_cache()
     c = build_flows(city, s.price_path, s.emission_factor_set, 2028)
     assert c is not a and np.array_equal(c.energy_cost_c, a.energy_cost_c)
+
+
+def test_a_repeated_solve_is_answered_once_and_a_clock_stopped_one_is_never_kept(monkeypatch):
+    import numpy as np
+    from scipy import sparse
+    from scipy.optimize import OptimizeResult
+
+    from climateinvest.portfolio import solve
+
+    calls = []
+    real = solve.milp
+
+    def counting(*a, **k):
+        calls.append(k["options"].get("time_limit"))
+        return real(*a, **k)
+
+    monkeypatch.setattr(solve, "milp", counting)
+    problem = (np.array([-1.0, -2.0, -1.5]), np.ones(3), np.ones(3),
+               [sparse.csr_array(np.array([[1.0, 1.0, 1.0]]))], [np.array([-np.inf])], [np.array([2.0])])
+    first, _ = solve._milp(*problem, None)
+    again, _ = solve._milp(*problem, 5.0)  # proven without a clock: the same answer under one
+    assert calls == [None] and first.status == 0 and list(first.x.round()) == [0.0, 1.0, 1.0]
+    again.x[0] = 9.0  # each caller has its own copy
+    assert solve._milp(*problem, None)[0].x[0] == 0.0 and calls == [None]
+
+    def stopped(*a, **k):
+        calls.append("stopped")
+        return OptimizeResult(status=1, x=None, mip_gap=None, success=False)
+
+    monkeypatch.setattr(solve, "milp", stopped)
+    solve._milp(*problem, 0.5)
+    solve._milp(*problem, 0.5)
+    assert calls.count("stopped") == 2

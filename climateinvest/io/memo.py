@@ -2,8 +2,9 @@
 
 The grant fixed point selects two or three times per run and the explorer reruns after every
 change, each time rebuilding the same flows, baselines and eligibility tables from the same
-city. :func:`cached` keeps the last ones, keyed on the city *object* and the arguments; identical
-inputs give the identical (shared, read-only or copied) value, so results do not change.
+city, and solving some of the same MILPs again. :func:`cached` keeps the last ones, keyed on the
+city *object* (or another owner) and the arguments; identical inputs give the identical (shared,
+read-only or copied) value, so results do not change.
 """
 from __future__ import annotations
 
@@ -18,19 +19,20 @@ import pandas as pd
 
 T = TypeVar("T")
 
-CACHE_SIZE = 32  # flows and baselines kept per process (the last ones built) ...
+CACHE_SIZE = 64  # values kept per process (the last ones built or used) ...
 CACHE_BYTES = 256 * 2**20  # [bytes] ... holding at most this much (the oldest go first)
 _CACHE: OrderedDict[tuple, tuple[object, object, int]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
-def cached(key: tuple, city: object, build: Callable[[], T]) -> T:
+def cached(key: tuple, city: object, build: Callable[[], T], keep: Callable[[T], bool] | None = None) -> T:
     """``build()`` for ``key`` of this very ``city`` object, built once and then kept (the last
     :data:`CACHE_SIZE`, at most :data:`CACHE_BYTES`). An entry holds its city, so its ``id``
     cannot be reused while kept, and answers only for that object: another city, or a copy
     (``dataclasses.replace``), builds anew.
     A CityData is frozen and its tables are never changed in place after ``load_city``
-    (call :func:`clear_cache` after changing one in place).
+    (call :func:`clear_cache` after changing one in place). ``keep(value)`` False: returned,
+    not kept.
     """
     key = (id(city), *key)
     with _CACHE_LOCK:
@@ -39,6 +41,8 @@ def cached(key: tuple, city: object, build: Callable[[], T]) -> T:
             _CACHE.move_to_end(key)
             return hit[1]  # type: ignore[return-value]
     value = build()
+    if keep is not None and not keep(value):
+        return value
     size = _nbytes(value)
     with _CACHE_LOCK:
         _CACHE[key] = (city, value, size)
