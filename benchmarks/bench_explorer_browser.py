@@ -3,9 +3,11 @@
     .venv/bin/python benchmarks/bench_explorer_browser.py [--changes 20]
 
 A real JupyterLab (``make lab-env``) on 127.0.0.1 with Debian's chromium (playwright), the
-explorer on Landskrona's 2027 base. Each change types a new discount rate and presses Enter
-(alternately 2,0 % and 3,0 %, so every change recomputes). Timed in the page, from the Enter
-key's event to (``tests/labdriver.py``'s probe):
+explorer on Landskrona's 2027 base. Each change types a new discount rate and presses Enter:
+1,50 %, 1,57 %, 1,64 % … (a rate not typed before nor the loaded 2,5 %, so nothing kept from an earlier change answers
+it: flows, baselines and repeated solves are kept, ``io/memo.py``); ``--alternate`` types 2,0 %
+and 3,0 % in turn instead (the toggling case, answered from what was kept after two changes).
+Timed in the page, from the Enter key's event to (``tests/labdriver.py``'s probe):
 
 - **MAC curve**: the MAC curve view's new chart drawn;
 - **key figures**: the key-figure panel changed (after the portfolio, financing and pathway);
@@ -50,6 +52,7 @@ from climateinvest.report.i18n import Context, t, use  # noqa: E402
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--changes", type=int, default=20)
+    ap.add_argument("--alternate", action="store_true", help="2,0 %% and 3,0 %% in turn (the toggling case)")
     a = ap.parse_args(argv)
     if not LAB.exists() or not Path(CHROMIUM).exists():
         print(f"needs {LAB} (make lab-env) and {CHROMIUM} (apt-get install chromium)")
@@ -68,7 +71,9 @@ def main(argv=None) -> int:
             run_all(page)
             first = time.perf_counter() - t0
             for i in range(a.changes):
-                def act(page, value=("2,0 %", "3,0 %")[i % 2]):
+                typed = ("2,0 %", "3,0 %")[i % 2] if a.alternate else f"{1.5 + 0.07 * i:.2f} %".replace(".", ",")
+
+                def act(page, value=typed):
                     box = text_box(page, label)
                     box.fill(value)
                     box.press("Enter")
@@ -84,6 +89,7 @@ def main(argv=None) -> int:
         ci.run_scenario(scenario)
         batch = time.perf_counter() - t0
     print(f"Landskrona 2027 base in JupyterLab + chromium, {a.changes} rate changes "
+          f"({'2,0 % and 3,0 % in turn' if a.alternate else 'each a new rate'}) "
           f"(first Run all to the drawn explorer: {first:.1f} s)")
     print(f"{'from Enter to':<16} {'n':>3} {'median s':>9} {'p90 s':>7} {'max s':>7}  target")
     targets = {"macc": "median ≤ 0.3", "figures": "median ≤ 0.3", "portfolio": "p90 ≤ 1.0"}

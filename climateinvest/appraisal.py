@@ -40,6 +40,7 @@ from climateinvest import finance
 from climateinvest.cashflows import Flows
 from climateinvest.io.city import CityData
 from climateinvest.io.city_specs import CITY_PAYERS, PARTIES
+from climateinvest.io.memo import cached
 
 PUBLIC_PARTIES = ("municipality", "state")  # tax-financed: the skattefaktor applies to their money
 FEE_PAYER = "residents"  # who pays a measure's fees (parking charges and the like)
@@ -81,7 +82,12 @@ def eligibility(city: CityData) -> pd.DataFrame:
     """Boolean table measures × funding sources: may the source fund the measure (its sector,
     payer and, where the source lists them, ``eligible_measures``; a measure in
     ``uncertain_measures`` — no rule found — is not counted, see :func:`uncertain_grants`).
+    Kept per city object (:func:`climateinvest.io.memo.cached`); each call returns its own copy.
     """
+    return cached(("eligibility",), city, lambda: _eligibility(city)).copy()
+
+
+def _eligibility(city: CityData) -> pd.DataFrame:
     m, f = city.measures, city.funding_sources
     cells = {c: (f[c] if c in f else pd.Series("*" if c == "eligible_measures" else "", index=f.index))
              for c in ("eligible_measures", "uncertain_measures")}

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from climateinvest.io.city import CityData, factor_table, price_table
+from climateinvest.io.memo import cached, read_only
 
 
 @dataclass(frozen=True)
@@ -150,15 +151,25 @@ def interpolate(table: pd.DataFrame, value: str, carriers: list[str], years: np.
 def build_flows(city: CityData, price_path: str, factor_set: str, start_year) -> Flows:
     """Cash-flow and emission arrays for every measure of ``city``.
 
+    The same city object, path, set and start years give the same arrays, so the result is kept
+    (:func:`climateinvest.io.memo.cached`) and returned again, read-only: the grant fixed point's rounds and the
+    explorer's redraws rebuild the same flows several times otherwise (a third of a Landskrona
+    redraw's time).
+
     Parameters
     ----------
     city : CityData
     price_path, factor_set : str  names in energy_prices / emission_factors
     start_year : int or array (M,) [calendar year]  year of t = 0 per measure
     """
+    start = np.broadcast_to(np.asarray(start_year, dtype=int), (len(city.measures),)).copy()
+    return cached(("flows", str(price_path), str(factor_set), start.tobytes()), city,
+                   lambda: read_only(_build_flows(city, price_path, factor_set, start)))
+
+
+def _build_flows(city: CityData, price_path: str, factor_set: str, start: np.ndarray) -> Flows:
     m = city.measures
     n = len(m)
-    start = np.broadcast_to(np.asarray(start_year, dtype=int), (n,)).copy()
     capex_years = m["capex_years"].to_numpy(int)
     life = m["lifetime_years"].to_numpy(int)
     T = int((capex_years + life).max()) if n else 1
@@ -230,9 +241,16 @@ def baseline_by_source(city: CityData, years, trend: float = 0.0, projection: bo
       inventory year, held at its last value after the table's last year, and 1 for a sector
       the table does not list. ``trend`` is then not used (``io.city.check_scenario`` refuses both).
 
-    Columns ``sector`` and ``scope`` are not included; see ``city.baseline`` for them.
+    Columns ``sector`` and ``scope`` are not included; see ``city.baseline`` for them. Kept per
+    city object and arguments (:func:`climateinvest.io.memo.cached`); each call returns its own copy.
     """
     years = np.asarray(years, dtype=int)
+    table = cached(("baseline", years.tobytes(), float(trend), bool(projection)), city,
+                    lambda: _baseline_by_source(city, years, trend, projection))
+    return table.copy()
+
+
+def _baseline_by_source(city: CityData, years: np.ndarray, trend: float, projection: bool) -> pd.DataFrame:
     b = city.baseline
     sources = list(dict.fromkeys(b["source_id"]))
     proj = city.baseline_projection if projection else None

@@ -110,7 +110,7 @@ def test_explorer_in_jupyterlab_moves_what_each_control_should(lab):
     cv = text_box(page, _sv("ex.carbon_value", currency="SEK").split(" [")[0])
     assert cv.is_disabled()
     assert _sv("ex.cv_disabled") in read_back(page)
-    change(page, _toggle("societal"))
+    change(page, _toggle(_sv("ex.opt.societal")))
     macc2 = view_data(page, "macc")
     assert not cv.is_disabled() and macc2 != macc1
     change(page, _type(_sv("ex.carbon_value", currency="SEK").split(" [")[0], "10 000"))

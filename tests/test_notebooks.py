@@ -175,8 +175,8 @@ def test_explorer_saves_a_scenario_that_loads_back(tmp_path):
     assert back.start_years == {mid: year} and back.discount_rate == 0.03 and back.city == e.base.city
     with pytest.raises(FileExistsError):
         e.save_scenario("low_budget_explored")
-    out = e.export_xlsx(tmp_path / "t.xlsx")
-    assert out.stat().st_size > 10_000
+    out = e.export_xlsx("t", tmp_path / "out")
+    assert out == (tmp_path / "out" / "t.xlsx").resolve() and out.stat().st_size > 10_000
 
 
 # --- the functions the notebooks call (fast) ---------------------------------------------------

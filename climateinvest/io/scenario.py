@@ -307,10 +307,18 @@ class Scenario(_Strict):
         return self
 
     def with_changes(self, **changes) -> Scenario:
-        """A copy with some parameters changed, validated again (used by the explorer)."""
+        """A copy with some parameters changed, validated again (used by the explorer).
+
+        Raises :class:`~climateinvest.io.errors.ValidationError` (a ValueError) naming each
+        refused key in plain words, as ``load_scenario`` does, never pydantic's own report.
+        """
         data = self.model_dump() | changes
         data["source_file"] = self.source_file
-        return Scenario.model_validate(data)
+        try:
+            return Scenario.model_validate(data)
+        except PydanticError as e:
+            name = self.source_file.name if self.source_file is not None else "scenario"
+            raise ValidationError(_problems(name, e)) from None
 
 
 # pydantic error type -> plain English template (values from the error's context)

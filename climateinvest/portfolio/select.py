@@ -106,6 +106,7 @@ import pandas as pd
 
 from climateinvest.cashflows import Flows, build_flows
 from climateinvest.io.city import CityData
+from climateinvest.io.memo import cached
 from climateinvest.io.scenario import Scenario
 from climateinvest.io.tables import StepTables
 from climateinvest.portfolio.candidates import CITY_PAYERS, build_problem, required_reduction
@@ -329,10 +330,17 @@ def flows_for_chosen(city: CityData, scenario: Scenario, chosen: pd.DataFrame) -
     :func:`climateinvest.appraisal.net_cost` does with ``scale``).
     """
     ids = list(chosen["measure_id"])
-    m = city.measures.set_index("measure_id")
-    missing = [i for i in ids if i not in m.index]
-    if missing:
-        raise KeyError(f"chosen measures not in the city's measures: {', '.join(map(str, missing))}")
-    sub = dataclasses.replace(city, measures=m.loc[ids].reset_index())
     start = chosen["start_year"].to_numpy(int) if len(ids) else np.zeros(0, int)
-    return build_flows(sub, scenario.price_path, scenario.emission_factor_set, start)
+
+    def build() -> Flows:
+        m = city.measures.set_index("measure_id")
+        missing = [i for i in ids if i not in m.index]
+        if missing:
+            raise KeyError(f"chosen measures not in the city's measures: {', '.join(map(str, missing))}")
+        sub = dataclasses.replace(city, measures=m.loc[ids].reset_index())
+        return build_flows(sub, scenario.price_path, scenario.emission_factor_set, start)
+
+    # the same chosen set of the same city gives the same flows: kept (a converged fixed point's
+    # last round, and an explorer change that keeps the plan, choose the set again)
+    return cached(("chosen", str(scenario.price_path), str(scenario.emission_factor_set), tuple(map(str, ids)),
+                   start.tobytes()), city, build)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
 import sys
 import time
@@ -19,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
 
+from climateinvest.io.memo import cached
 from climateinvest.portfolio.candidates import Problem
 from climateinvest.portfolio.model import Model
 from climateinvest.portfolio.tables import HOLD_TOL, cost_of, tonnes_of
@@ -150,17 +152,39 @@ def solve(p: Problem, md: Model, objective: np.ndarray, budget: np.ndarray | Non
 
 
 def _milp(objective, integrality, ub, A, lo, hi, time_limit, gap=MIP_REL_GAP):
-    """One HiGHS call with the module's options (objective scaled to at most 1 in size)."""
+    """One HiGHS call with the module's options (objective scaled to at most 1 in size).
+
+    The same problem (objective, bounds, rows and options, compared byte for byte) is solved
+    once: HiGHS is deterministic, so an answer reached without a wall-clock limit, or proven
+    optimal before it, is what a second solve would return, and it is kept
+    (:func:`climateinvest.io.memo.cached`) and returned again. The grant fixed point's last round
+    repeats its earlier solves, and the explorer repeats whole runs (two of a redraw's six solves
+    at least). An answer a wall-clock limit stopped is never kept.
+    """
     options = {"node_limit": MIP_NODE_LIMIT, "mip_rel_gap": gap, "disp": False}
     if time_limit is not None:
         options["time_limit"] = float(time_limit)
     f = _scaled(objective)
-    with quiet_stdout():
-        res = milp(objective / f, integrality=integrality, bounds=Bounds(0.0, ub),
-                   constraints=LinearConstraint(sparse.vstack(A).tocsr(), np.concatenate(lo), np.concatenate(hi)),
-                   options=options)
-    bound = getattr(res, "mip_dual_bound", None)
-    return res, (float(bound) * f if bound is not None and np.isfinite(bound) else np.nan)
+    rows = sparse.vstack(A).tocsr()
+    low, high = np.concatenate(lo), np.concatenate(hi)
+    digest = hashlib.sha256(repr((rows.shape, MIP_NODE_LIMIT, float(gap))).encode())
+    for a in (objective / f, integrality, ub, rows.data, rows.indices, rows.indptr, low, high):
+        digest.update(np.ascontiguousarray(np.asarray(a, float)).tobytes())
+
+    def solve_once():
+        with quiet_stdout():
+            res = milp(objective / f, integrality=integrality, bounds=Bounds(0.0, ub),
+                       constraints=LinearConstraint(rows, low, high), options=options)
+        bound = getattr(res, "mip_dual_bound", None)
+        return res, (float(bound) * f if bound is not None and np.isfinite(bound) else np.nan)
+
+    res, bound = cached(("milp", milp, digest.hexdigest()), _SOLVES, solve_once,  # (a replaced milp: its own)
+                        keep=lambda out: time_limit is None or out[0].status == 0)
+    x = None if res.x is None else np.array(res.x)  # each caller its own copy
+    return OptimizeResult({**res, "x": x}), bound
+
+
+_SOLVES = object()  # the owner of the kept solves in io.memo (no city: the problem is the key)
 
 
 def _same_tonnes_rows(p: Problem, md: Model, x: np.ndarray) -> list:

@@ -79,8 +79,10 @@ def save_result(result, output_dir: str | None) -> str | None:
     return str(result.save(output_dir))
 
 
-def explorer(scenario_path: str | Path | None = None, parameters: str | Path = "../parameters"):
+def explorer(scenario_path: str | Path | None = None, parameters: str | Path = "../parameters",
+             out: str | Path | None = None):
     """The explorer's widget: a chooser of the scenario files under ``parameters`` (the first one,
-    or ``scenario_path``, loaded), its levers and views (display it in JupyterLab).
+    or ``scenario_path``, loaded), its levers and views (display it in JupyterLab); tables and
+    reports go into ``out`` (default ``explorer_output`` beside the notebook).
     """
-    return explorer_widget(scenario_path, parameters)
+    return explorer_widget(scenario_path, parameters, out)

@@ -7,6 +7,8 @@ key used in the code is here, in both languages, with the same fields.
 """
 from __future__ import annotations
 
+from climateinvest.report.messages_explorer import EXPLORER_MESSAGES
+
 MESSAGES: dict[str, tuple[str, str]] = {
     # words
     "yes": ("yes", "ja"),
@@ -505,68 +507,5 @@ MESSAGES.update({
                              "Koldioxidbudgeten förbrukad (indikator: fossil koldioxid mot alla växthusgaser)"),
 })
 
-MESSAGES.update({
-    # what people type in the explorer (report.explorer.inputs)
-    "in.not_number": ("{text!r} is not a number", "{text!r} är inte ett tal"),
-    "in.empty": ("{what}: nothing typed; {allowed}", "{what}: inget ifyllt; {allowed}"),
-    "in.allowed": ("allowed {low} to {high}", "tillåtet {low} till {high}"),
-    "in.range": ("{what}: {typed!r} reads as {shown}{hint}; {allowed}",
-                 "{what}: {typed!r} läses som {shown}{hint}; {allowed}"),
-    "in.pct_hint": (" (type {typed} % for that many percent)", " (skriv {typed} % för så många procent)"),
-    "in.unit": ("{what}: unit {unit!r} not known; allowed kr, tkr, mnkr, SEK, kSEK, MSEK, EUR, MEUR or none",
-                "{what}: enheten {unit!r} okänd; tillåtet kr, tkr, mnkr, SEK, kSEK, MSEK, EUR, MEUR eller ingen"),
-})
-
-MESSAGES.update({
-    # the explorer (report.explorer.widget)
-    "ex.first_line": ("Run all (Run ▸ Run All Cells) is all you need: then choose a scenario and move the levers.",
-                      "Kör alla celler (Run ▸ Run All Cells), mer behövs inte: välj sedan scenario och ändra reglagen."),
-    "ex.scenario": ("Scenario file", "Scenariofil"),
-    "ex.load": ("Load", "Läs in"),
-    "ex.loading": ("loading and computing …", "läser in och räknar …"),
-    "ex.rate": ("Discount rate (real)", "Kalkylränta (real)"),
-    "ex.carbon_value": ("Carbon value [{currency}/t]", "Klimatvärde [{currency}/t]"),
-    "ex.cv_disabled": ("the carbon value counts only in the societal perspective",
-                       "klimatvärdet räknas bara i det samhällsekonomiska perspektivet"),
-    "ex.perspective": ("Perspective", "Perspektiv"),
-    "ex.factor_set": ("Electricity factor set", "Emissionsfaktorer för el"),
-    "ex.price_path": ("Energy price path", "Energiprisbana"),
-    "ex.interaction": ("Interaction", "Samverkan mellan åtgärder"),
-    "ex.objective": ("Objective", "Mål för urvalet"),
-    "ex.grants": ("Grants (bidrag)", "Bidrag"),
-    "ex.target": ("Target: cut by {year} vs {base}", "Mål: minskning till {year} mot {base}"),
-    "ex.budget": ("Investment budget {year}", "Investeringsram {year}"),
-    "ex.own_cap": ("Own-funds cap {year} (empty: none)", "Tak för egna medel {year} (tomt: inget)"),
-    "ex.in": ("Force in", "Tvinga in"),
-    "ex.out": ("Leave out", "Uteslut"),
-    "ex.fix_measure": ("Fix the start year of", "Lås startår för"),
-    "ex.fix_year": ("to (0: free)", "till (0: fritt)"),
-    "ex.fixed": ("fixed start years", "låsta startår"),
-    "ex.curve_time": ("MAC curve {s} s; portfolio, financing and pathway …",
-                      "MAC-kurva {s} s; portfölj, finansiering och utsläppsbana …"),
-    "ex.all_time": ("MAC curve {c} s, portfolio with financing and pathway {p} s (kernel; without Monte Carlo "
-                    "and frontier)",
-                    "MAC-kurva {c} s, portfölj med finansiering och utsläppsbana {p} s (kärnan; utan Monte Carlo "
-                    "och front)"),
-    "ex.solver": ("solver: {status}", "lösare: {status}"),
-    "ex.no_figure": ("No chart for these settings.", "Inget diagram för dessa inställningar."),
-    "ex.view.macc": ("MAC curve", "MAC-kurva"),
-    "ex.view.portfolio": ("Portfolio", "Portfölj"),
-    "ex.view.financing": ("Financing", "Finansiering"),
-    "ex.view.budget": ("Budget impact", "Budgetpåverkan"),
-    "ex.view.pathway": ("Pathway", "Utsläppsbana"),
-    "ex.save_name": ("Name of the new scenario", "Namn på nytt scenario"),
-    "ex.save": ("Save as scenario", "Spara som scenario"),
-    "ex.xlsx": ("Download tables (XLSX)", "Hämta tabeller (XLSX)"),
-    "ex.render": ("Write the report", "Skriv rapporten"),
-    "ex.rendering": ("writing the report (with Monte Carlo) …", "skriver rapporten (med Monte Carlo) …"),
-    "ex.rendered": ("report written: {path}", "rapporten skriven: {path}"),
-    "ex.mc": ("Uncertainty (Monte Carlo)", "Osäkerhet (Monte Carlo)"),
-    "ex.mc_running": ("Monte Carlo running …", "Monte Carlo räknar …"),
-    "ex.mc_done": ("probability of meeting the target {prob} ({draws} draws, {s} s)",
-                   "sannolikhet att nå målet {prob} ({draws} dragningar, {s} s)"),
-    "ex.reset": ("Back to the loaded scenario", "Tillbaka till inläst scenario"),
-    "ex.saved": ("saved: {path}", "sparat: {path}"),
-    "ex.exists": ("{path} exists already; choose another name", "{path} finns redan; välj ett annat namn"),
-    "ex.bad_name": ("{name!r} is not usable as a file name", "{name!r} går inte att använda som filnamn"),
-})
+# the explorer's texts (report.explorer): in their own file
+MESSAGES.update(EXPLORER_MESSAGES)

@@ -6,7 +6,12 @@ impossible setting is refused with the scenario's own message). The recomputatio
 step but the Monte Carlo and the efficient frontier (:func:`climateinvest.run.run_interactive`)
 in two stages, so the MAC curve moves at once and the portfolio, financing, budget impact and
 pathway follow: ``update_curve`` (cash flows cached per price path and factor set; appraisal;
-MAC curve) and ``update_all``. The grant fixed point starts from the previous result's grants.
+MAC curve) and ``update_all``. The grant fixed point starts, as in the batch, from the lone-candidate
+grants (a start from the previous result's could settle elsewhere: ``run_interactive``).
+The Monte Carlo button runs the uncertainty step alone on the current result
+(:func:`climateinvest.run.run_uncertainty`); the tables and the report are written into an output
+folder (default ``explorer_output/`` beside the notebook), never into an input folder and never
+over an earlier file.
 """
 from __future__ import annotations
 
@@ -23,12 +28,12 @@ from pathlib import Path
 import yaml
 
 from climateinvest.io.city import check_scenario, load_city
-from climateinvest.io.errors import ValidationError
-from climateinvest.io.files import atomic_write_bytes, atomic_write_text, deterministic_xlsx
+from climateinvest.io.files import atomic_write_bytes, atomic_write_text, check_output, deterministic_xlsx
 from climateinvest.io.results_workbook import results_workbook_of
 from climateinvest.io.scenario import Scenario, load_scenario
 from climateinvest.portfolio.grants import warm_start
 from climateinvest.report.display import FigureOut, Html, note
+from climateinvest.report.explorer.wording import grant_status, problem_text, solver_status
 from climateinvest.report.figures import section_figures
 from climateinvest.report.i18n import Context, choose_language, t, use
 from climateinvest.report.sections import key_figures_html
@@ -36,7 +41,7 @@ from climateinvest.run import (
     ScenarioResult,
     run_curve,
     run_interactive,
-    run_scenario,
+    run_uncertainty,
     scenario_flows,
     without_grants,
 )
@@ -53,11 +58,9 @@ def scenario_files(root: str | Path) -> list[Path]:
     return sorted(p for p in root.glob("*/*.yaml") if p.is_file()) if root.is_dir() else []
 
 
-def problem_text(error: Exception) -> str:
-    """A refusal in plain words (a ValidationError's own list of problems), never a traceback."""
-    if isinstance(error, ValidationError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
+__all__ = ["VIEWS", "Explorer", "problem_text", "scenario_files"]  # problem_text: from .wording
+
+OUTPUT_FOLDER = "explorer_output"  # the default output folder, in the notebook's folder
 
 
 class Explorer:
@@ -68,16 +71,19 @@ class Explorer:
     Parameters
     ----------
     scenario_path : a scenario YAML; its ``city`` is loaded with it
+    out : the folder the tables and reports are written into (default ``explorer_output`` in the
+        working directory, which in JupyterLab is the notebook's folder); never an input folder
     time_limit_s : [s] wall-clock limit of each portfolio solve (the status says when it bound)
     """
 
     time_limit_s = 5.0
 
-    def __init__(self, scenario_path: str | Path):
+    def __init__(self, scenario_path: str | Path, out: str | Path | None = None):
         self.base: Scenario = load_scenario(scenario_path)
         self.city = load_city(self.base.city)
         check_scenario(self.city, self.base)
         self.path = Path(scenario_path)
+        self.out = Path(out) if out else Path.cwd() / OUTPUT_FOLDER
         language = choose_language(None, self.base.language, self.city.country)
         self.context = Context(lang=language, currency=self.city.currency,
                                funding_sources=dict(zip(self.city.funding_sources["source_id"],
@@ -88,6 +94,7 @@ class Explorer:
         self._pending = False  # a curve newer than the full result
         self.changes: dict = {}
         self.seconds: dict[str, float] = {}
+        self.last_uncertainty = None  # the UncertaintyResult of the last uncertainty()
         self.scenario_now = self.base
         self.base_result = self._run_all(self.base, None)
         self.result: ScenarioResult = self.base_result
@@ -143,18 +150,33 @@ class Explorer:
         self.changes, self.scenario_now, self.result = {}, self.base, self.base_result
         self._pending = False
 
-    def uncertainty(self) -> dict:
-        """The Monte Carlo of the current settings (the scenario's ``monte_carlo``, else 2 000
-        draws): its summary (``prob_meet_target`` …). Seconds in ``seconds["uncertainty"]``.
+    def monte_carlo(self, draws: int | None = None, seed: int | None = None) -> dict:
+        """The ``monte_carlo`` key of the uncertainty run: the loaded scenario's (else 2 000 draws,
+        seed 0), ``draws`` and ``seed`` replacing its values when given.
+        """
+        mc = self.base.monte_carlo.model_dump() if self.base.monte_carlo else {"draws": 2000, "seed": 0}
+        return mc | ({} if draws is None else {"draws": int(draws)}) | ({} if seed is None else {"seed": int(seed)})
+
+    def uncertainty(self, draws: int | None = None, seed: int | None = None) -> dict:
+        """The Monte Carlo of the current result alone (:func:`climateinvest.run.run_uncertainty`:
+        the same city, scenario, flows, measures, chosen portfolio and pathway, so the same figures
+        as ``run_scenario`` with these settings): its summary (``prob_meet_target`` …); {} when
+        the city has no uncertainty table. Seconds in ``seconds["uncertainty"]``.
+
+        A curve newer than the result (settings changed, portfolio not yet followed) is first
+        completed with :meth:`update_all`. Raises ValueError (catalogue words) for a cycle built
+        on a follow-up, which has no Monte Carlo.
         """
         t0 = time.perf_counter()
-        s = self.scenario_now
-        mc = self.base.monte_carlo.model_dump() if self.base.monte_carlo else {"draws": 2000, "seed": 0}
+        if self.scenario_now.followup is not None:
+            raise ValueError(t("ex.mc_followup"))
+        if self._pending:
+            self.update_all()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            full = run_scenario(s.with_changes(monte_carlo=mc), self.city)
+            unc = run_uncertainty(self.result, self.monte_carlo(draws, seed))
         self.seconds["uncertainty"] = time.perf_counter() - t0
-        unc = full.steps.get("uncertainty")
+        self.last_uncertainty = unc
         return dict(unc.summary) if unc is not None else {}
 
     # --- what is shown -------------------------------------------------------------------------
@@ -177,8 +199,17 @@ class Explorer:
         p = self.result.steps.get("portfolio")
         if p is None:
             return Html("")
-        return Html(f'<p class="ci-muted">{html.escape(t("ex.solver", status=str(p.status)))}; '
-                    f'{html.escape(str(self.result.grant_rounds.get("status", "")))}</p>')
+        return Html(f'<p class="ci-muted">{html.escape(self.status_text())}</p>')
+
+    def status_text(self) -> str:
+        """The status line's words in the explorer's language: the solver's status and the grant
+        fixed point's outcome (both from the message catalogue); "" before a portfolio.
+        """
+        p = self.result.steps.get("portfolio")
+        if p is None:
+            return ""
+        grants = grant_status(self.result.grant_rounds)
+        return t("ex.solver", status=solver_status(str(p.status))) + (f"; {grants}" if grants else "")
 
     def changed(self) -> list[str]:
         """One line per scenario key the changes moved: ``key: before → now``."""
@@ -205,9 +236,7 @@ class Explorer:
         """Write the current settings as ``<name>.yaml`` next to the loaded scenario (never over an
         existing file) and check that it loads back; the path written.
         """
-        stem = re.sub(r"[^A-Za-z0-9_-]+", "_", name.strip()).strip("_")
-        if not stem:
-            raise ValueError(t("ex.bad_name", name=name))
+        stem = _stem(name)
         path = self.path.parent / f"{stem}.yaml"
         if path.exists():
             raise FileExistsError(t("ex.exists", path=str(path)))
@@ -215,19 +244,35 @@ class Explorer:
         load_scenario(path)  # what was written is a valid scenario
         return path
 
-    def export_xlsx(self, path: str | Path) -> Path:
-        """The current result's tables as one workbook (the batch's ``<name>.xlsx`` layout)."""
-        path = Path(path)
+    def output_folder(self, out: str | Path | None = None) -> Path:
+        """``out`` (default :attr:`out`) resolved and checked: never an input (the scenario's folder,
+        the city folder or one of its files) nor a folder holding one; else ValidationError.
+        """
+        inputs = [self.path.parent, self.city.path, *self.city.files.values()]
+        return check_output(out if out is not None else self.out, [p for p in inputs if p is not None],
+                            label=t("ex.out_dir"))
+
+    def export_xlsx(self, name: str, out: str | Path | None = None) -> Path:
+        """The current result's tables as one workbook (the batch's ``<name>.xlsx`` layout) in the
+        output folder (:meth:`output_folder`): ``<name>.xlsx``, or ``<name>-2.xlsx`` … when that
+        exists (an earlier file is never overwritten); the path written.
+        """
+        folder = self.output_folder(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = _free_path(folder, _stem(name), ".xlsx")
         atomic_write_bytes(path, deterministic_xlsx(results_workbook_of(self.result)))
         return path
 
-    def render_report(self, scenario_file: Path, out: str | Path) -> subprocess.Popen:
+    def render_report(self, scenario_file: Path, out: str | Path | None = None) -> subprocess.Popen:
         """Start ``climateinvest report`` on a saved scenario file (the batch's own report, Monte
-        Carlo included) in a separate process; the caller polls it and reads its stdout (the
-        path of the run's index.html).
+        Carlo included) in a separate process, into ``<output folder>/reports`` (each run its own
+        new ``<cycle>/<run id>/`` folder); the caller waits for it and reads its stdout (the path of
+        the run's index.html).
         """
+        folder = self.output_folder(out) / "reports"
         return subprocess.Popen([sys.executable, "-m", "climateinvest.cli", "report", str(scenario_file),
-                                 "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                 "--out", str(folder), "--lang", self.context.lang],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     # --- choices the widget offers -------------------------------------------------------------
 
@@ -243,6 +288,23 @@ class Explorer:
         """The energy price paths of the city (``energy_prices.price_path``, ``*`` left out)."""
         paths = {str(p) for p in self.city.energy_prices["price_path"] if str(p) != "*"}
         return sorted(paths | {self.base.price_path})
+
+
+def _stem(name: str) -> str:
+    """``name`` as a file name's stem (letters, digits, ``_``, ``-``); ValueError if nothing is left."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", name.strip()).strip("_")
+    if not stem:
+        raise ValueError(t("ex.bad_name", name=name))
+    return stem
+
+
+def _free_path(folder: Path, stem: str, suffix: str) -> Path:
+    """``folder/<stem><suffix>``, or the first of ``<stem>-2``, ``<stem>-3`` … that does not exist."""
+    path, n = folder / f"{stem}{suffix}", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}-{n}{suffix}"
+    return path
 
 
 def _relative(path: Path, folder: Path) -> str:

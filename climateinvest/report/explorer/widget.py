@@ -19,19 +19,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from climateinvest.report.explorer.inputs import InputError, money, percent
-from climateinvest.report.explorer.session import VIEWS, Explorer, problem_text, scenario_files
+from climateinvest.report.explorer.session import VIEWS, Explorer, scenario_files
+from climateinvest.report.explorer.wording import problem_text, seconds, share
 from climateinvest.report.i18n import t, use
 
 _STYLE = {"description_width": "14rem"}
 
 
-def explorer_widget(scenario_path: str | Path | None = None, parameters: str | Path = "../parameters"):
+def explorer_widget(scenario_path: str | Path | None = None, parameters: str | Path = "../parameters",
+                    out: str | Path | None = None):
     """The whole explorer as one ipywidgets box (display it in JupyterLab).
 
     Parameters
     ----------
     scenario_path : the scenario loaded first (default: the first file under ``parameters``)
     parameters : the folder of the cycles' scenario files the chooser lists
+    out : the folder the tables and reports go into (default ``explorer_output`` beside the
+        notebook; the widget shows it and lets the user change it)
     """
     import ipywidgets as w
 
@@ -42,18 +46,27 @@ def explorer_widget(scenario_path: str | Path | None = None, parameters: str | P
     load = w.Button(description=t("ex.load"), button_style="primary")
     message = w.HTML()
     body = w.VBox()
-    root = w.VBox([w.HTML(f"<b>{html.escape(t('ex.first_line'))}</b>"), w.HBox([chooser, load]), message, body])
+    head = w.HTML()
+    root = w.VBox([head, w.HBox([chooser, load]), message, body])
     root.add_class("ci-explorer")
+
+    def label():
+        """The first line and the chooser in the current language (the loaded scenario's)."""
+        head.value = f"<b>{html.escape(t('ex.first_line'))}</b>"
+        chooser.description, load.description = t("ex.scenario"), t("ex.load")
 
     def open_scenario(*_):
         message.value = f'<span class="ci-muted">{html.escape(t("ex.loading"))}</span>'
         try:
-            explorer = Explorer(chooser.value)
+            explorer = Explorer(chooser.value, out=out)
         except Exception as e:  # noqa: BLE001 - a wrong path or file is shown, never a traceback
             message.value = f'<pre class="ci-failed">{html.escape(problem_text(e))}</pre>'
             return
         message.value = ""
+        label()  # Explorer made its language current
         body.children = [_controls(w, explorer, rebuild)]
+
+    label()
 
     def rebuild(explorer: Explorer):
         """Every control back to the loaded scenario (reset)."""
@@ -119,6 +132,26 @@ class Redrawer:
             thread.join(timeout)
 
 
+def mc_text(summary: dict, s: float) -> str:
+    """The Monte Carlo button's answer: the probability of meeting the target, the draws and the
+    seconds ``s`` [s] it took; or why there is none (the city has no uncertainty table).
+    """
+    if not summary:
+        return t("ex.mc_none")
+    return t("ex.mc_done", prob=share(summary.get("prob_meet_target")), draws=int(summary.get("draws", 0)),
+             s=seconds(s, 1))
+
+
+def render_failure(code: int, stderr: str) -> str:
+    """Why ``climateinvest report`` failed, in plain words: its exit code and the last line of what
+    it wrote (the problem, never a traceback's frames).
+    """
+    lines = [ln.strip() for ln in (stderr or "").splitlines() if ln.strip()]
+    frames = ("Traceback", "File ", "^", "~")
+    reason = next((ln for ln in reversed(lines) if not ln.startswith(frames)), "") or t("ex.none")
+    return t("ex.render_failed", code=code, reason=reason)
+
+
 def _in_kernel() -> bool:
     try:
         from IPython import get_ipython
@@ -149,16 +182,17 @@ def _controls(w, e: Explorer, rebuild: Callable[[Explorer], None]):
                                        layout=w.Layout(width="30rem"), continuous_update=False)
     rate = text(t("ex.rate"), f"{b.real_rate * 100:.2f} %".replace(".", ","))
     cv = text(t("ex.carbon_value", currency=cur), f"{b.carbon_value_per_tco2e:,.0f}".replace(",", " "))
-    persp = w.ToggleButtons(options=["municipal", "societal"], value=b.perspective, description=t("ex.perspective"),
-                            style=_STYLE)
+    opts = lambda *values: [(t(f"ex.opt.{v}"), v) for v in values]  # noqa: E731 - (label, value) pairs
+    persp = w.ToggleButtons(options=opts("municipal", "societal"), value=b.perspective,
+                            description=t("ex.perspective"), style=_STYLE)
     fs_opts = e.factor_sets()
     fs = w.Dropdown(options=fs_opts, value=b.emission_factor_set if b.emission_factor_set in fs_opts else fs_opts[0],
                     description=t("ex.factor_set"), style=_STYLE)
     paths = e.price_paths()
     price = w.Dropdown(options=paths, value=b.price_path, description=t("ex.price_path"), style=_STYLE)
-    inter = w.ToggleButtons(options=["sequential", "independent"], value=b.interaction,
+    inter = w.ToggleButtons(options=opts("sequential", "independent"), value=b.interaction,
                             description=t("ex.interaction"), style=_STYLE)
-    objective = w.ToggleButtons(options=["max_abatement", "min_cost"], value=b.objective,
+    objective = w.ToggleButtons(options=opts("max_abatement", "min_cost"), value=b.objective,
                                 description=t("ex.objective"), style=_STYLE)
     grants = w.Checkbox(value=b.grants, description=t("ex.grants"), style=_STYLE)
     target = text(t("ex.target", year=b.target.year, base=b.target.base_year), f"{b.target.reduction * 100:.0f} %")
@@ -174,6 +208,8 @@ def _controls(w, e: Explorer, rebuild: Callable[[Explorer], None]):
     fix_measure = w.Dropdown(options=[""] + ids, value="", description=t("ex.fix_measure"), style=_STYLE)
     fix_year = w.Dropdown(options=[0] + plan, value=0, description=t("ex.fix_year"), style=_STYLE)
     fixed = dict(b.start_years)
+    earliest = dict(zip(e.city.measures["measure_id"], e.city.measures["earliest_start_year"].astype(int),
+                        strict=True))
     read = w.HTML()
     read.add_class("ci-read")
     status = w.HTML()
@@ -211,6 +247,12 @@ def _controls(w, e: Explorer, rebuild: Callable[[Explorer], None]):
                                    for y, x in zip(plan, caps, strict=True)}
         else:
             ch["own_funds_cap"] = None
+        both = sorted(set(forced_in.value) & set(forced_out.value))
+        if both:
+            raise InputError(t("ex.in_and_out", ids=", ".join(both)))
+        for mid, year in sorted(fixed.items()):
+            if year < earliest[mid]:
+                raise InputError(t("ex.too_early", measure=mid, year=year, earliest=earliest[mid]))
         ch |= {"measures_in": list(forced_in.value), "measures_out": list(forced_out.value),
                "start_years": dict(fixed)}
         return ch, shown
@@ -218,7 +260,7 @@ def _controls(w, e: Explorer, rebuild: Callable[[Explorer], None]):
     def applicability():
         municipal = persp.value == "municipal"
         cv.disabled = municipal
-        cv.description_tooltip = t("ex.cv_disabled") if municipal else ""
+        cv.tooltip = t("ex.cv_disabled") if municipal else ""
         note = [t("ex.cv_disabled")] if municipal else []
         return note
 
@@ -233,9 +275,10 @@ def _controls(w, e: Explorer, rebuild: Callable[[Explorer], None]):
         except (InputError, ValueError) as err:  # ValidationError is a ValueError
             read.value = f'<span class="ci-failed">{html.escape(problem_text(err))}</span>'
             return
-        read.value = html.escape(" · ".join(shown + notes + [f"{t('ex.fixed')}: {fixed or '–'}"]))
+        pinned = ", ".join(f"{m} → {y}" for m, y in sorted(fixed.items())) or t("ex.none")
+        read.value = html.escape(" · ".join(shown + notes + [f"{t('ex.fixed')}: {pinned}"]))
         show("macc")
-        status.value = f'<span class="ci-muted">{html.escape(t("ex.curve_time", s=f"{t_curve:.2f}"))}</span>'
+        status.value = f'<span class="ci-muted">{html.escape(t("ex.curve_time", s=seconds(t_curve)))}</span>'
         if stale():  # newer settings are waiting: their curve comes first
             redrawer.dropped += 1
             return
@@ -248,9 +291,9 @@ def _controls(w, e: Explorer, rebuild: Callable[[Explorer], None]):
             redrawer.dropped += 1
             return
         figures.value = str(e.key_figures()) + str(e.status_line())
-        for v in VIEWS:
+        for v in sorted(VIEWS, key=lambda v: v == "macc"):  # the curve is already drawn: the others first
             show(v)
-        took = t("ex.all_time", c=f"{t_curve:.2f}", p=f"{t_all:.2f}")
+        took = t("ex.all_time", c=seconds(t_curve), p=seconds(t_all))
         status.value = f'<span class="ci-muted">{html.escape(took)}</span>'
         root_box.add_class("ci-ready")
 
@@ -282,6 +325,7 @@ def _controls(w, e: Explorer, rebuild: Callable[[Explorer], None]):
 
     # keeping what was found
     name = w.Text(value=f"{e.path.stem}_explored", description=t("ex.save_name"), style=_STYLE)
+    out_dir = w.Text(value=str(e.out), description=t("ex.out_dir"), style=_STYLE, layout=w.Layout(width="48rem"))
     save = w.Button(description=t("ex.save"))
     xlsx = w.Button(description=t("ex.xlsx"))
     render = w.Button(description=t("ex.render"))
@@ -300,8 +344,8 @@ def _controls(w, e: Explorer, rebuild: Callable[[Explorer], None]):
 
     def do_xlsx(*_):
         try:
-            path = e.export_xlsx(e.path.parent.parent.parent / "reports" / "explorer" / f"{name.value}.xlsx")
-            kept.value = html.escape(t("ex.saved", path=str(path)))
+            path = e.export_xlsx(name.value, out_dir.value.strip() or None)
+            kept.value = html.escape(t("ex.xlsx_saved", path=str(path)))
         except Exception as err:  # noqa: BLE001
             kept.value = f'<span class="ci-failed">{html.escape(problem_text(err))}</span>'
 
@@ -311,16 +355,25 @@ def _controls(w, e: Explorer, rebuild: Callable[[Explorer], None]):
         if "path" not in saved:
             return
         kept.value = html.escape(t("ex.rendering"))
-        proc = e.render_report(saved["path"], e.path.parent.parent.parent / "reports" / "explorer")
+        try:
+            proc = e.render_report(saved["path"], out_dir.value.strip() or None)
+        except Exception as err:  # noqa: BLE001 - an output folder refused: said in words
+            kept.value = f'<span class="ci-failed">{html.escape(problem_text(err))}</span>'
+            return
         out, err = proc.communicate()
-        kept.value = html.escape(t("ex.rendered", path=out.strip()) if proc.returncode == 0 else err.strip())
+        if proc.returncode == 0:
+            kept.value = html.escape(t("ex.rendered", path=out.strip().splitlines()[-1] if out.strip() else ""))
+        else:
+            kept.value = f'<span class="ci-failed">{html.escape(render_failure(proc.returncode, err))}</span>'
 
     def do_mc(*_):
         kept.value = html.escape(t("ex.mc_running"))
-        summary = e.uncertainty()
-        prob = summary.get("prob_meet_target")
-        kept.value = html.escape(t("ex.mc_done", prob="–" if prob is None else f"{prob:.0%}",
-                                   draws=summary.get("draws", 0), s=f"{e.seconds['uncertainty']:.1f}"))
+        try:
+            summary = e.uncertainty()
+        except Exception as err:  # noqa: BLE001 - a follow-up cycle has no Monte Carlo: said in words
+            kept.value = f'<span class="ci-failed">{html.escape(problem_text(err))}</span>'
+            return
+        kept.value = html.escape(mc_text(summary, e.seconds["uncertainty"]))
 
     def do_reset(*_):
         rebuild(e)
@@ -343,7 +396,7 @@ def _controls(w, e: Explorer, rebuild: Callable[[Explorer], None]):
 
     levers = w.VBox([rate, cv, persp, fs, price, inter, objective, grants, target, *budgets, *caps,
                      w.HBox([forced_in, forced_out]), w.HBox([fix_measure, fix_year]), read])
-    keep = w.VBox([w.HBox([name, save, xlsx, render]), w.HBox([mc, reset]), kept])
+    keep = w.VBox([w.HBox([name, save, xlsx, render]), out_dir, w.HBox([mc, reset]), kept])
     root_box = w.VBox([w.HTML(jupyter_css() + f"<h3>{html.escape(b.title)} — {html.escape(e.city.name)}</h3>"),
                        levers, status, figures, tabs, keep])
     root_box.add_class("ci-controls")
