@@ -104,19 +104,26 @@ def lab_server(root: Path):
         log.close()
 
 
-def open_explorer(browser, url: str, token: str, notebook: str = "notebooks/explorer.ipynb"):
-    """A page with the explorer notebook open in JupyterLab, its kernel ready; loopback only."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def block_outside(context, allowed: tuple[str, ...]) -> list[str]:
+    """Abort every request of ``context`` whose URL does not start with one of ``allowed``;
+    returns the list the aborted URLs are appended to (a test asserts it stays empty)."""
     outside: list[str] = []
 
     def route(r):
-        if r.request.url.startswith("http://127.0.0.1") or r.request.url.startswith("ws://127.0.0.1"):
+        if r.request.url.startswith(allowed):
             r.continue_()
         else:
             outside.append(r.request.url)
             r.abort()
 
     context.route("**/*", route)
+    return outside
+
+
+def open_explorer(browser, url: str, token: str, notebook: str = "notebooks/explorer.ipynb"):
+    """A page with the explorer notebook open in JupyterLab, its kernel ready; loopback only."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    outside = block_outside(context, ("http://127.0.0.1", "ws://127.0.0.1"))
     page = context.new_page()
     page.ci_outside = outside  # type: ignore[attr-defined]
     page.goto(f"{url}/lab/tree/{notebook}?token={token}", wait_until="domcontentloaded")

@@ -220,17 +220,10 @@ PROBE = """() => {
 def _open(browser, path: Path) -> dict:
     """Open ``path`` from file:// with every other request aborted, let images fail and charts
     draw, move the mouse and scroll (a handler would fire now), then probe the page."""
+    from labdriver import block_outside
     context = browser.new_context(service_workers="block")
-    outside, dialogs, errors = [], [], []
-
-    def route(r):
-        if r.request.url.startswith(("file://", "data:", "blob:")):
-            r.continue_()
-        else:
-            outside.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
+    outside = block_outside(context, ("file://", "data:", "blob:"))
+    dialogs, errors = [], []
     page = context.new_page()
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.on("pageerror", lambda e: errors.append(str(e)))
