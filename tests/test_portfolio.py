@@ -167,9 +167,10 @@ def assignment(result):
     return dict(zip(result.chosen["measure_id"], result.chosen["start_year"].astype(int), strict=True))
 
 
+@pytest.mark.parametrize("tie_break", ["equal_tonnes", "any_portfolio"])
 @pytest.mark.parametrize("interaction", ["sequential", "independent"])
-def test_max_abatement_is_the_brute_force_optimum(city, measures, interaction):
-    sc = make_scenario(interaction=interaction)
+def test_max_abatement_is_the_brute_force_optimum(city, measures, interaction, tie_break):
+    sc = make_scenario(interaction=interaction, tie_break=tie_break)
     r = pf.select_portfolio(city, sc, measures, frontier=False)
     every = brute_force(city, sc, measures)
     best = max(t for t, _, _ in every)
@@ -201,6 +202,43 @@ def test_sequential_optimises_the_adjusted_tonnes_not_a_linear_cap():
     ind = pf.select_portfolio(c, make_scenario(investment_budget=budget, interaction="independent"),
                               appraisal(c, make_scenario()), frontier=False)
     assert set(ind.chosen["measure_id"]) == {"H1", "H2"} and ind.achieved_tco2e == pytest.approx(1000.0)
+
+
+def test_a_measure_others_pay_for_starts_in_its_earliest_year_when_that_costs_nothing_more(city, measures):
+    from climateinvest.portfolio.candidates import build_problem
+    from climateinvest.portfolio.solve import earliest_free_starts
+    from climateinvest.portfolio.tables import cost_of, tonnes_of
+
+    p = build_problem(city, make_scenario(), measures, None)
+    c = p.cand
+    ext = [k for k in range(len(c.m)) if not c.counts[k]]
+    first, late = min(ext, key=lambda k: c.year[k]), max(ext, key=lambda k: c.year[k])
+    assert c.year[first] == 2028 and c.year[late] == 2029 and c.e[first] == c.e[late]
+    x = np.zeros(len(c.m), bool)
+    x[late] = True  # the external measure alone, started a year late (a budget-counted one is never moved)
+    k_budget = next(k for k in range(len(c.m)) if c.counts[k] and c.year[k] == 2029)
+    x[k_budget] = True
+    y = earliest_free_starts(p, x)
+    assert y[first] and not y[late] and y[k_budget]
+    assert tonnes_of(p, y) == pytest.approx(tonnes_of(p, x)) and cost_of(p, y) <= cost_of(p, x) + 1e-6
+    r = pf.select_portfolio(city, make_scenario(), measures, frontier=False)
+    assert r.chosen.set_index("measure_id").loc["F", "start_year"] == 2028  # F: HVO, paid by others
+
+
+@pytest.mark.parametrize("order", ["ABC", "BAC"])  # HiGHS's first stage picks B, then A, of the tie
+@pytest.mark.parametrize("tie_break", ["equal_tonnes", "any_portfolio"])
+def test_tie_break_lets_another_measure_of_equal_tonnes_stand_in(tie_break, order):
+    # A and B take the same share (200 of 1000 t) of one source, B is cheaper; with C (300 t) the
+    # budget takes two: C with A or with B both abate 300 + 0.7 × 200 = 440 t, whichever the first
+    # stage picks, and the tie-break must end with the cheaper B (measure for measure equal tonnes).
+    ms = {"A": {"measure_id": "A", "name": "a", "capex": 6e6, "direct_abatement_tco2e_per_year": 200},
+          "B": {"measure_id": "B", "name": "b", "capex": 5e6, "direct_abatement_tco2e_per_year": 200},
+          "C": {"measure_id": "C", "name": "c", "capex": 6e6, "direct_abatement_tco2e_per_year": 300}}
+    c = make_city([ms[i] for i in order], [("heat", "buildings", 2030, 1000.0, "territorial")], energy=())
+    sc = make_scenario(investment_budget={2027: 12e6, 2028: 0.0, 2029: 0.0}, tie_break=tie_break)
+    r = pf.select_portfolio(c, sc, appraisal(c, sc), frontier=False)
+    assert set(r.chosen["measure_id"]) == {"B", "C"}
+    assert r.achieved_tco2e == pytest.approx(440.0) and r.status == "optimal"
 
 
 @pytest.mark.parametrize("interaction", ["sequential", "independent"])
@@ -504,18 +542,19 @@ def test_time_limit_keyword_is_the_only_wall_clock_and_is_shared_by_the_solves(c
         pf.select_portfolio(city, sc, measures, frontier=False, time_limit_s=0.0)
 
 
-def test_a_time_limited_tie_break_is_reported_not_called_optimal(city, measures, monkeypatch):
+@pytest.mark.parametrize("tie_break", ["equal_tonnes", "any_portfolio"])
+def test_a_time_limited_tie_break_is_reported_not_called_optimal(city, measures, monkeypatch, tie_break):
     real, rows = portfolio_solve.milp, []
 
-    def tie_break_limited(*args, **kwargs):  # the full cost tie-break stops early
+    def tie_break_limited(*args, **kwargs):  # every cost tie-break stops early
         res = real(*args, **kwargs)
         rows.append(kwargs["constraints"].A.shape[0])
-        if rows[-1] == rows[0] + 1:  # the abatement's rows + the held tonnes (the quick solve has more)
+        if rows[-1] > rows[0]:  # the abatement's rows + the held tonnes (+ the same measures' rows)
             res.status, res.mip_gap = 1, 0.02
         return res
 
     monkeypatch.setattr(portfolio_solve, "milp", tie_break_limited)
-    r = pf.select_portfolio(city, make_scenario(), measures, frontier=[0.5, 1.0, 1.5])
+    r = pf.select_portfolio(city, make_scenario(tie_break=tie_break), measures, frontier=[0.5, 1.0, 1.5])
     assert r.status == "optimal" and r.optimal  # the tonnes are proven
     assert any("cost tie-break stopped at a solver limit (feasible (node limit), gap 2 %)" in m for m in r.notes)
     f = r.frontier
@@ -538,7 +577,7 @@ def test_quick_cost_solve_keeps_the_tonnes_and_never_changes_a_proven_result(cit
     from climateinvest.portfolio.model import build_model
     from climateinvest.portfolio.tables import cost_of, tonnes_of
 
-    sc = make_scenario()
+    sc = make_scenario(tie_break="any_portfolio")  # the quick solve only runs before the full search
     p = build_problem(city, sc, measures, None)
     md = build_model(p)
     slow = portfolio_solve.max_abatement(p, md, p.budget, portfolio_solve.Clock(10.0))

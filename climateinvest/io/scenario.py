@@ -141,6 +141,11 @@ class Scenario(_Strict):
     investment_budget: dict[int, float] = Field(default_factory=dict, description="[currency] per plan year")
     own_funds_cap: dict[int, float] | None = Field(None, description="[currency] per plan year; None = unlimited")
     objective: Literal["max_abatement", "min_cost"] = "max_abatement"
+    tie_break: Literal["equal_tonnes", "any_portfolio"] = Field(
+        "equal_tonnes", description="max_abatement's second stage, the cheapest portfolio among those that "
+        "abate the most: equal_tonnes among those abating the first stage's tonnes measure for measure (a start "
+        "year or another measure of equal tonnes may stand in, measures without territorial tonnes free); "
+        "any_portfolio among every portfolio holding the tonnes (slower)")
     # A finance officer's levers on the portfolio (the explorer writes them; checked against the
     # city's measures by io.city.check_scenario)
     measures_in: list[str] = Field(default_factory=list, description="measure ids the portfolio must contain")

@@ -54,6 +54,7 @@ class Model:
     spend: sparse.csr_array     # (P, n) budget-counted investment per plan year
     tonnes: np.ndarray          # (n,) territorial adjusted tonnes, target year
     cost: np.ndarray            # (n,) NPV cost at the first plan year
+    chained: np.ndarray         # (K,) bool: the candidate's tonnes are e_k w_k on a shared source
 
 
 def tangent_points(l_max: float) -> np.ndarray:
@@ -142,7 +143,7 @@ def build_model(p: Problem) -> Model:
     spend = sparse.csr_array(np.hstack([counted.T, np.zeros((len(p.plan), n - nk))]))
     A = sparse.csr_array((vals, (rows, cols)), shape=(len(lo), n))
     integrality = np.r_[np.ones(nk), np.zeros(n - nk)]
-    return Model(n, integrality, ub, A, np.array(lo, float), np.array(hi, float), spend, tonnes, cost)
+    return Model(n, integrality, ub, A, np.array(lo, float), np.array(hi, float), spend, tonnes, cost, ~lin)
 
 
 def _chain_rows(row, c, w_of: np.ndarray, members: list) -> None:

@@ -46,10 +46,15 @@ share). Measures whose earliest start is after the cycle are not candidates (a n
 sources (indirect ones are reported beside, docs/architecture.md section 3).
 
 * ``max_abatement``: maximise territorial tonnes in the target year; then, in a second solve with
-  those tonnes held (relative tolerance 1e-6), minimise the NPV cost. With a positive discount
-  rate that tie-break starts money-saving measures first and may defer measures with a net cost
-  when the budget allows. It runs only when the tonnes are proven optimal; a note says when it was
-  skipped or stopped at a solver limit.
+  those tonnes held, minimise the NPV cost (``scenario.tie_break``): ``equal_tonnes`` (default)
+  among the portfolios abating the first solve's territorial tonnes measure for measure (a start
+  year or another measure of equal tonnes may stand in, measures without territorial tonnes are
+  free), ``any_portfolio`` among every portfolio holding the tonnes (relative tolerance 1e-6).
+  With a positive discount rate the tie-break starts money-saving measures first and may defer
+  measures with a net cost when the budget allows; a measure outside the budget and without a
+  ``requires`` then starts in its earliest year of equal tonnes and cost
+  (:func:`~climateinvest.portfolio.solve.earliest_free_starts`). The tie-break runs only when the
+  tonnes are proven optimal; a note says when it was skipped or stopped at a solver limit.
 * ``min_cost``: minimise NPV cost subject to tonnes ≥ the required reduction, Σ_territorial
   baseline(target year) − (1 − reduction) × Σ_territorial baseline(base year) (baseline with
   ``scenario.baseline_trend``). If no portfolio reaches it (infeasible, or none found within the
@@ -87,9 +92,10 @@ perturbed candidates by :func:`climateinvest.uncertainty.reselection.exact_resel
 (``reselect_method="exact"``); the greedy walk is the labelled fast approximation.
 
 **Speed** (``benchmarks/bench_portfolio.py``, README "Speed"): the McCormick rows make the
-tonnes stage and the exact cost tie-break one model; on the benchmark's synthetic city the step
-takes 3.6 s at 100 measures and 84 s at 300 on a loaded 2-core machine, two thirds of it in the
-six frontier points.
+tonnes stage and the exact cost tie-break one model; the ``equal_tonnes`` tie-break fixes most of
+it and takes a few hundredths of a second, so the tonnes stage is what remains; the frontier's
+points (and the re-selection's draws) are solved side by side on
+:data:`~climateinvest.portfolio.solve.SOLVE_THREADS` threads.
 
 Units: money in the city's currency at its price year (real); tonnes in t CO2e per year in the
 target year unless a column says otherwise.
@@ -119,6 +125,7 @@ from climateinvest.portfolio.solve import (
     MIP_REL_GAP,
     QUICK_BELOW_S,
     Clock,
+    earliest_free_starts,
     max_abatement,
     min_cost,
     status_text,
@@ -281,7 +288,7 @@ def select_portfolio(city: CityData, scenario: Scenario, measures: pd.DataFrame,
     greedy_table = chosen_table(p, gx)
     if not sol.found:
         message += "; the solver found no portfolio within its limits"
-    x, status = sol.x, sol.status
+    x, status = earliest_free_starts(p, sol.x), sol.status
     if sol.code not in (0, -1) and _better(comparison_row("g", greedy_table, required),
                                            comparison_row("s", chosen_table(p, sol.x), required),
                                            scenario.objective):

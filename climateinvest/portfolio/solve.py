@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -88,33 +89,56 @@ def status_text(code: int, gap: float | None, found: bool, limit: str = "time li
     return {2: "infeasible", 3: "unbounded"}.get(code, "solver failed")
 
 
+SOLVE_THREADS = max(1, min(2, os.cpu_count() or 1))
+"""Independent solves run side by side (frontier points, re-selection draws): HiGHS releases the
+GIL, and each solve is deterministic, so the results do not depend on the number of threads."""
+
+_QUIET_LOCK = threading.Lock()
+_QUIET: dict = {"depth": 0, "fd": None, "saved": None}
+
+
 @contextlib.contextmanager
 def quiet_stdout():
     """Send file descriptor 1 to the null device during a solve.
 
     HiGHS prints ``HighsMipSolverData::transformNewIntegerFeasibleSolution tmpSolver.run();``
     from C++ even with ``disp=False`` (ERGO-Code/HiGHS issue 2783), which would corrupt the
-    command line's output. The redirection is process-wide for the duration of the call.
+    command line's output. The redirection is process-wide: solves in several threads share it
+    (the first to enter redirects, the last to leave restores).
+    """
+    with _QUIET_LOCK:
+        if _QUIET["depth"] == 0:
+            _QUIET["fd"], _QUIET["saved"] = _redirect()
+        _QUIET["depth"] += 1
+    try:
+        yield
+    finally:
+        with _QUIET_LOCK:
+            _QUIET["depth"] -= 1
+            if _QUIET["depth"] == 0 and _QUIET["saved"] is not None:
+                os.dup2(_QUIET["saved"], _QUIET["fd"])
+                os.close(_QUIET["saved"])
+                _QUIET["fd"] = _QUIET["saved"] = None
+
+
+def _redirect() -> tuple[int | None, int | None]:
+    """Point standard output's descriptor at the null device: (descriptor, saved copy), or
+    (None, None) without a real standard output (embedded interpreters).
     """
     try:
         fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
         saved = os.dup(fd)
-    except (OSError, ValueError, AttributeError):  # no real stdout (embedded interpreters)
-        yield
-        return
+    except (OSError, ValueError, AttributeError):
+        return None, None
+    for stream in (sys.stdout, sys.__stdout__):
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # closed or odd streams
+            stream.flush()
+    null = os.open(os.devnull, os.O_WRONLY)
     try:
-        for stream in (sys.stdout, sys.__stdout__):
-            with contextlib.suppress(OSError, ValueError, AttributeError):  # closed or odd streams
-                stream.flush()
-        null = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(null, fd)
-        finally:
-            os.close(null)
-        yield
+        os.dup2(null, fd)
     finally:
-        os.dup2(saved, fd)
-        os.close(saved)
+        os.close(null)
+    return fd, saved
 
 
 def _scaled(v: np.ndarray) -> float:
@@ -188,32 +212,51 @@ _SOLVES = object()  # the owner of the kept solves in io.memo (no city: the prob
 
 
 def _same_tonnes_rows(p: Problem, md: Model, x: np.ndarray) -> list:
-    """Rows fixing which measures with territorial tonnes are chosen, and with which tonnes, as in
-    ``x``; start years with the same tonnes and everything without territorial tonnes stay free.
-    Every portfolio meeting them abates exactly what ``x`` abates.
+    """Rows keeping the tonnes of ``x`` measure for measure: as many chosen candidates of each
+    tonnage as ``x`` has, where a tonnage is a share of one shared source (the sequential
+    interaction's total depends only on the shares taken from it, whatever the order) or, for a
+    candidate not chained, its tonnes. So a start year of equal tonnes, or another measure of
+    equal tonnes, may stand in; everything without territorial tonnes stays free. Every
+    portfolio meeting the rows abates exactly what ``x`` abates.
     """
     c = p.cand
     classes: dict = {}
     for k in np.flatnonzero(c.territorial & (c.e != 0)):
-        classes.setdefault((int(c.m[k]), float(c.e[k])), []).append(k)
+        key = ("source", str(c.source[k]), _same(c.share[k])) if md.chained[k] else ("alone", _same(c.e[k]))
+        classes.setdefault(key, []).append(k)
     rows = []
     for ks in classes.values():
         v = np.zeros(md.n)
         v[ks] = 1.0
-        on = float(x[ks].any())
+        on = float(x[ks].sum())
         rows.append((v, on, on))
     return rows
+
+
+def _same(value: float) -> float:
+    """``value`` to 12 significant digits: equal tonnes or shares up to rounding in the arithmetic."""
+    return float(f"{float(value):.12g}")
 
 
 def max_abatement(p: Problem, md: Model, budget, clock: Clock, quick: bool = False) -> Solution:
     """Most territorial tonnes, then (tonnes held) the lowest NPV cost.
 
-    ``tie_break`` says how the cost solve ended: "optimal", "feasible (time limit), gap …" (the
-    gap of the portfolio returned to the bound the solve proved) or why it was skipped. With
-    ``quick`` (short time limits) a small cost solve within :func:`_same_tonnes_rows` of the first
-    portfolio runs first, so that a cost solve stopped by the clock still returns a good
-    portfolio; the cheapest portfolio holding the tonnes is returned, and a proven tie-break is
-    never changed.
+    The second stage follows ``scenario.tie_break``:
+
+    * ``equal_tonnes`` (default): the cheapest portfolio abating the first stage's tonnes measure
+      for measure (:func:`_same_tonnes_rows`: a start year, or another measure, of equal tonnes
+      may stand in), free in every measure without territorial tonnes. Every such portfolio
+      abates exactly what the first one does; fixing the tonnages leaves HiGHS a small problem
+      (0.02–0.2 s where the search below takes 0.3–15 s on the benchmark's cities). Only a
+      different set whose tonnes add up to the same total by coincidence is not searched.
+    * ``any_portfolio``: the cheapest of *every* portfolio holding the tonnes (within
+      :data:`~climateinvest.portfolio.tables.HOLD_TOL`), which can also swap one set of measures
+      for another of equal total tonnes. With ``quick`` (short time limits) the ``equal_tonnes`` solve
+      runs first, so that a search stopped by the clock still returns a good portfolio.
+
+    ``tie_break`` of the result says how the cost solve ended: "optimal", "feasible (time limit),
+    gap …" (the gap of the portfolio returned to the bound the solve proved) or why it was
+    skipped. A proven tie-break is never changed.
     """
     first = solve(p, md, -md.tonnes, budget, [], clock.left())
     if not first.found or first.code == -1:
@@ -228,13 +271,23 @@ def max_abatement(p: Problem, md: Model, budget, clock: Clock, quick: bool = Fal
         return sol.found and tonnes_of(p, sol.x) >= hold - 1e-9 * max(1.0, abs(best))
 
     pool = [first.x]
-    if quick:
+    same = getattr(p.scenario, "tie_break", "equal_tonnes") == "equal_tonnes"
+    if quick or same:
         near = solve(p, md, md.cost, budget, held + _same_tonnes_rows(p, md, first.x), clock.left())
+        if same:
+            return _ended(p, first, near, [first.x], holds(near), clock)
         pool += [near.x] if holds(near) else []
     second = solve(p, md, md.cost, budget, held, clock.left())
-    if second.code == 0 and holds(second):
+    return _ended(p, first, second, pool, holds(second), clock)
+
+
+def _ended(p: Problem, first: Solution, second: Solution, pool: list, held: bool, clock: Clock) -> Solution:
+    """The first stage's solution with the cost solve ``second``'s portfolio (``held``: it keeps
+    the tonnes) or the cheapest of ``pool``, and how the tie-break ended.
+    """
+    if second.code == 0 and held:
         return dataclasses.replace(first, x=second.x, tie_break="optimal")
-    pool = ([second.x] if holds(second) else []) + pool  # on a tie, the solve's own incumbent
+    pool = ([second.x] if held else []) + pool  # on a tie, the solve's own incumbent
     x = min(pool, key=lambda x: cost_of(p, x))
     if second.code != 1:  # infeasible or failed although the first portfolio holds: numerics
         why = "its portfolio missed the held tonnes" if second.code == 0 else second.status
@@ -244,6 +297,32 @@ def max_abatement(p: Problem, md: Model, budget, clock: Clock, quick: bool = Fal
     cost = cost_of(p, x)  # another portfolio is cheaper than the solve's incumbent: its own gap
     gap = abs(cost - second.bound) / max(abs(cost), 1e-9) if np.isfinite(second.bound) else np.nan
     return dataclasses.replace(first, x=x, tie_break=status_text(1, gap, True, clock.word))
+
+
+def earliest_free_starts(p: Problem, x: np.ndarray) -> np.ndarray:
+    """``x`` with each chosen measure outside the budget (``counts`` False) and without a
+    ``requires`` moved to its earliest plan year of equal tonnes and no higher NPV cost.
+
+    The solves leave such a start year to chance: it changes neither the tonnes in the target
+    year, nor the cost, nor a budget (a measure others pay for, at no cost to the municipal
+    group, is the usual case), but it does change the pathway before the target year. Moving a
+    measure earlier never breaks a ``requires`` of another measure (the required one may start
+    earlier). The move is kept only if the whole portfolio's tonnes and cost are unchanged or
+    better.
+    """
+    c = p.cand
+    req = p.city.measures["requires"].fillna("").astype(str).to_numpy()
+    y = x.copy()
+    for k in np.flatnonzero(x):
+        if c.counts[k] or req[c.m[k]]:
+            continue
+        for j in c.by_measure[c.m[k]]:
+            if c.year[j] < c.year[k] and np.isclose(c.e[j], c.e[k], rtol=1e-12, atol=0.0) \
+                    and c.K[j] + c.E[j] <= c.K[k] + c.E[k] + 1e-9 * max(1.0, abs(c.K[k] + c.E[k])):
+                y[k], y[j] = False, True
+                break
+    same = tonnes_of(p, y) >= tonnes_of(p, x) - 1e-9 * max(1.0, abs(tonnes_of(p, x)))
+    return y if same and cost_of(p, y) <= cost_of(p, x) + 1e-9 * max(1.0, abs(cost_of(p, x))) else x
 
 
 def min_cost(p: Problem, md: Model, required: float, clock: Clock) -> Solution:

@@ -137,6 +137,18 @@ MESSAGES.update({
         "compared with funding down the MAC curve.",
         "När varje vald åtgärd betalas, mot årens investeringsramar, och vad optimeringen ger jämfört med att "
         "finansiera längs MAC-kurvan."),
+    "tie_break.equal_tonnes": (
+        " With the most tonnes found, the cheapest portfolio abating the same tonnes measure for measure is "
+        "chosen (another start year or another measure of equal tonnes may stand in; measures without tonnes "
+        "are free) (tie_break: equal_tonnes).",
+        " När flest ton är funna väljs den billigaste portföljen som ger samma ton åtgärd för åtgärd (ett annat "
+        "startår eller en annan åtgärd med lika många ton kan ersätta; åtgärder utan ton är fria) "
+        "(tie_break: equal_tonnes)."),
+    "tie_break.any_portfolio": (
+        " With the most tonnes found, the cheapest of every portfolio abating as much is chosen "
+        "(tie_break: any_portfolio).",
+        " När flest ton är funna väljs den billigaste av alla portföljer som minskar lika mycket "
+        "(tie_break: any_portfolio)."),
     "section.cobenefits": ("Co-benefits: clean air, quiet streets, health", "Sidonyttor: ren luft, tystare gator, hälsa"),
     "section.cobenefits.intro": (
         "Beside the cost per tonne, not inside it: the measures' effects on local air, noise and "

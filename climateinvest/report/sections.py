@@ -106,7 +106,14 @@ def _intro(result, section: str) -> str:
                        base_year=html.escape(str(target.get("base_year", ""))),
                        target_year=html.escape(str(target.get("year", ""))),
                        baseline=t(f"baseline.{getattr(sc, 'baseline', 'flat')}"),
-                       eur=_eur_text(result)))
+                       eur=_eur_text(result)) + _tie_break_text(section, sc))
+
+
+def _tie_break_text(section: str, sc) -> str:
+    """How the portfolio's cost tie-break chose among the portfolios of most tonnes (max_abatement)."""
+    if section != "portfolio" or sc is None or sc.objective != "max_abatement":
+        return ""
+    return t(f"tie_break.{sc.tie_break}")
 
 
 def _eur_text(result) -> str:
