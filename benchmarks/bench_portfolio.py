@@ -13,10 +13,11 @@ budget-counted investment ÷ 3 (the budget binds), ``max_abatement``, ``sequenti
 What is timed (wall clock, one run each; the machine's load shows in the figures):
 
 1. **portfolio**: ``portfolio.select_portfolio`` with the frontier (the McCormick model of
-   ``portfolio.model``; an outer-approximation tonnes stage was tried and measured slower on
-   this city, so it was reverted; issue 18's rework did not change the formulation either, so
-   there is still no second formulation to compare), with its CPU split into ``select`` (the
-   main solve and its tie-break) and ``frontier`` (the six points).
+   ``portfolio.model``), with its CPU split into ``select`` (the main solve and its tie-break) and
+   ``frontier`` (the six points), against **before**: the same call as it was before issue 18's
+   rework (``tie_break: any_portfolio``, the frontier's points one after another), timed in the
+   same run up to ``--before-up-to`` measures (an outer-approximation tonnes stage was tried
+   earlier and measured slower on this city). Both start with nothing kept (``io.memo``).
 2. **run_scenario** on the synthetic city with ``--draws`` Monte Carlo draws (re-selection off),
    against **naive**: ``bench_montecarlo.naive`` (per draw and measure, yearly vectors and two
    ``numpy_financial.npv`` calls), timed on ``--naive-draws`` draws and extrapolated linearly.
@@ -47,8 +48,10 @@ from bench_montecarlo import naive, synthetic_city  # noqa: E402
 import climateinvest as ci  # noqa: E402
 from climateinvest.appraisal import appraise  # noqa: E402
 from climateinvest.cashflows import build_flows  # noqa: E402
+from climateinvest.io.memo import clear_cache  # noqa: E402
 from climateinvest.io.scenario import Scenario  # noqa: E402
 from climateinvest.macc import build_macc  # noqa: E402
+from climateinvest.portfolio import frontier as frontier_module  # noqa: E402
 from climateinvest.portfolio.select import select_portfolio  # noqa: E402
 from climateinvest.uncertainty.analysis import run_monte_carlo  # noqa: E402
 from climateinvest.uncertainty.sampling import sample_multipliers  # noqa: E402
@@ -78,16 +81,27 @@ def city_and_scenario(n: int, draws: int):
     return city, sc
 
 
-def portfolio_time(city, sc) -> tuple[float, object]:
+def portfolio_time(city, sc, before: bool = False) -> tuple[float, object]:
+    """Wall-clock seconds of ``select_portfolio`` (frontier included) and its result; ``before``:
+    the formulation before issue 18's rework (the tie-break over every portfolio holding the
+    tonnes, the frontier's points one after another). Nothing kept from an earlier solve is used.
+    """
     start = city.measures["earliest_start_year"].to_numpy(int)
+    threads = frontier_module.SOLVE_THREADS
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         flows = build_flows(city, sc.price_path, sc.emission_factor_set, start)
         meas = appraise(flows, city, RATE)
         curve = build_macc(meas, flows, city, sc).curve
-        t0 = time.perf_counter()
-        r = select_portfolio(city, sc, meas, curve)
-        return time.perf_counter() - t0, r
+        clear_cache()
+        if before:
+            sc, frontier_module.SOLVE_THREADS = sc.with_changes(tie_break="any_portfolio"), 1
+        try:
+            t0 = time.perf_counter()
+            r = select_portfolio(city, sc, meas, curve)
+            return time.perf_counter() - t0, r
+        finally:
+            frontier_module.SOLVE_THREADS = threads
 
 
 def peak_mib() -> float:
@@ -105,15 +119,22 @@ def main(argv=None) -> int:
     ap.add_argument("--naive-draws", type=int, default=20)
     ap.add_argument("--reselect-draws", type=int, default=3)
     ap.add_argument("--exact-draws", type=int, default=50)
+    ap.add_argument("--before-up-to", type=int, default=500,
+                    help="time the formulation before issue 18's rework up to this many measures")
     a = ap.parse_args(argv)
-    print(f"{'n':>5} {'portfolio s':>11} {'select cpu':>10} {'frontier cpu':>12} {'run s':>7} {'naive MC s':>10} "
-          f"{'naive/run':>9} {'peak MiB':>8}  status")
+    print(f"{'n':>5} {'portfolio s':>11} {'before s':>8} {'before/now':>10} {'select cpu':>10} {'frontier cpu':>12} "
+          f"{'run s':>7} {'naive MC s':>10} {'naive/run':>9} {'peak MiB':>8}  status")
     ns, tp, trun = [], [], []
     for n in a.sizes:
         city, sc = city_and_scenario(n, a.draws)
         t_new, r_new = portfolio_time(city, sc)
+        t_old, r_old = portfolio_time(city, sc, before=True) if n <= a.before_up_to else (np.nan, None)
+        if r_old is not None and abs(r_old.achieved_tco2e - r_new.achieved_tco2e) > 1e-4 * r_new.achieved_tco2e:
+            print(f"  n={n}: the two formulations' tonnes differ by more than the gap: "
+                  f"{r_old.achieved_tco2e:.1f} before, {r_new.achieved_tco2e:.1f} now")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            clear_cache()  # the run solves everything itself
             t0 = time.perf_counter()
             ci.run_scenario(sc, city)
             t_run = time.perf_counter() - t0
@@ -125,8 +146,9 @@ def main(argv=None) -> int:
             t_naive = (time.perf_counter() - t0) * a.draws / a.naive_draws
         ns.append(n), tp.append(t_new), trun.append(t_run)
         tm = r_new.timings
-        print(f"{n:>5} {t_new:>11.2f} {tm['select']:>10.2f} {tm['frontier']:>12.2f} {t_run:>7.2f} {t_naive:>10.1f} "
-              f"{t_naive / t_run:>9.1f} {peak_mib():>8.0f}  {r_new.status}", flush=True)
+        print(f"{n:>5} {t_new:>11.2f} {t_old:>8.1f} {t_old / t_new:>10.1f} {tm['select']:>10.2f} "
+              f"{tm['frontier']:>12.2f} {t_run:>7.2f} {t_naive:>10.1f} {t_naive / t_run:>9.1f} "
+              f"{peak_mib():>8.0f}  {r_new.status}", flush=True)
     print(f"growth exponent (t ~ n^b): portfolio b = {exponent(ns, tp):.2f}, run_scenario b = {exponent(ns, trun):.2f}")
 
     if a.reselect_draws > 0:

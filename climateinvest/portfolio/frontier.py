@@ -5,17 +5,22 @@ stages) re-solved with every year's budget scaled by :data:`FRONTIER_SHARES`; wi
 the reference (100 %) is the yearly budget-counted investment of the unconstrained
 ``max_abatement`` portfolio. The points are solved under the main selection's limits: by
 default only the deterministic node limit (no wall clock), so every point is the same on any
-machine under any load; ``status`` says whether its tonnes are proven optimal, ``tie_break`` how
-its cost tie-break ended, so a point stopped by a limit is never shown as optimal.
+machine under any load. They are solved side by side
+(:data:`~climateinvest.portfolio.solve.SOLVE_THREADS` at a time); each is deterministic, so the
+table does not depend on the number of threads. ``status`` says whether a point's tonnes are
+proven optimal, ``tie_break`` how its cost tie-break ended, so a point stopped by a limit is
+never shown as optimal.
 """
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
 from climateinvest.portfolio.candidates import Problem
 from climateinvest.portfolio.greedy import greedy
 from climateinvest.portfolio.model import Model
-from climateinvest.portfolio.solve import Clock, Solution, max_abatement
+from climateinvest.portfolio.solve import SOLVE_THREADS, Clock, Solution, max_abatement
 from climateinvest.portfolio.tables import chosen_table, comparison_row, spent
 
 FRONTIER_SHARES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
@@ -36,13 +41,16 @@ def frontier(p: Problem, md: Model, shares, main: Solution | None, time_limit: f
     if ref is None:  # no budget: scale the yearly spending of the unconstrained max-abatement portfolio
         x = main.x if main is not None else max_abatement(p, md, None, Clock(limit)).x
         ref = spent(p, x)
-    out = []
-    for f in shares:
+
+    def point(f) -> tuple:
         b = ref * float(f)
         same = main is not None and p.budget is not None and float(f) == 1.0
         sol = main if same else max_abatement(p, md, b, Clock(limit), quick=limit is not None)
         t = comparison_row("", chosen_table(p, sol.x), p.required)
         g = comparison_row("", chosen_table(p, greedy(p, b)), p.required)
-        out.append((float(f), float(b.sum()), t["tco2e_target_year"], t["npv_cost"], t["capex_in_budget"],
-                    t["n_measures"], sol.status, sol.tie_break, g["tco2e_target_year"]))
+        return (float(f), float(b.sum()), t["tco2e_target_year"], t["npv_cost"], t["capex_in_budget"],
+                t["n_measures"], sol.status, sol.tie_break, g["tco2e_target_year"])
+
+    with ThreadPoolExecutor(max_workers=min(SOLVE_THREADS, len(shares))) as pool:  # points are independent
+        out = list(pool.map(point, shares))
     return pd.DataFrame(out, columns=FRONTIER_COLUMNS)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -21,7 +22,7 @@ from climateinvest.portfolio.candidates import build_problem
 from climateinvest.portfolio.greedy import fund_down, funding_problem
 from climateinvest.portfolio.model import build_model
 from climateinvest.portfolio.select import select_portfolio
-from climateinvest.portfolio.solve import Clock, max_abatement, min_cost
+from climateinvest.portfolio.solve import SOLVE_THREADS, Clock, max_abatement, min_cost
 from climateinvest.uncertainty.montecarlo import PresentValues, carrier_calendar, present_values
 from climateinvest.uncertainty.sampling import Multipliers
 
@@ -179,7 +180,8 @@ def exact_reselection(city: CityData, scenario: Scenario, flows: Flows, k: Multi
     cost × the draw's ratio to the deterministic value of the measure at its appraisal start
     (the same ratio applied to later starts), and the interaction order of the draw's own MAC
     curve. With multipliers 1 it is the portfolio's own problem. No flows are rebuilt per draw,
-    so a draw costs the model's rows and its two solves.
+    so a draw costs the model's rows and its two solves; draws are solved
+    :data:`~climateinvest.portfolio.solve.SOLVE_THREADS` at a time (each deterministic).
 
     Returns
     -------
@@ -191,9 +193,9 @@ def exact_reselection(city: CityData, scenario: Scenario, flows: Flows, k: Multi
     c = p.cand
     M = len(city.measures)
     base = np.array([p.baseline.get(str(s), np.nan) for s in c.source], float)
-    chosen = np.zeros((k.draws, M), bool)
-    failed = 0
-    for r in range(k.draws):  # one MILP per draw: a solver call cannot be vectorised
+
+    def one_draw(r: int) -> np.ndarray | None:
+        """Draw ``r``'s chosen candidates, None if its solve returned no point."""
         raw = c.raw * d["k_tonnes"][r, c.m]
         pos, alive = raw > 0, (raw > 0) & (base > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -215,10 +217,17 @@ def exact_reselection(city: CityData, scenario: Scenario, flows: Flows, k: Multi
                 sol = max_abatement(p_r, md, p_r.budget, Clock())
         else:
             sol = max_abatement(p_r, md, p_r.budget, Clock())
-        if not sol.found:
-            failed += 1
-            continue
-        chosen[r, c.m[sol.x]] = True
+        return sol.x if sol.found else None
+
+    chosen = np.zeros((k.draws, M), bool)
+    failed = 0
+    # one MILP per draw (a solver call cannot be vectorised), SOLVE_THREADS draws side by side
+    with ThreadPoolExecutor(max_workers=SOLVE_THREADS) as pool:
+        for r, x in enumerate(pool.map(one_draw, range(k.draws))):
+            if x is None:
+                failed += 1
+            else:
+                chosen[r, c.m[x]] = True
     return chosen[:, city_pos], failed
 
 
