@@ -253,6 +253,16 @@ MESSAGES.update({
     "table.uncertainty_tornado": ("Sensitivity (one input at a time)", "Känslighet (en indata i taget)"),
     "step.message": ("Message", "Meddelande"),
     "step.status": ("Status", "Status"),
+    "pf.msg.most": ("most abatement in {year} within the budget, cheapest among equals",
+                    "störst minskning år {year} inom ramen, billigast bland likvärdiga"),
+    "pf.msg.most_limited": ("the most abatement in {year} found within the solver's limits",
+                            "den största minskning år {year} som lösaren fann inom sina gränser"),
+    "pf.msg.cheapest": ("cheapest portfolio reaching the target ({required} in {year})",
+                        "billigaste portföljen som når målet ({required} år {year})"),
+    "pf.msg.unreachable": ("no portfolio reaching the target was found: the portfolio with the most abatement "
+                           "in {year} is reported, short by {short}",
+                           "ingen portfölj som når målet hittades: portföljen med störst minskning år {year} "
+                           "redovisas, {short} saknas"),
     "figure.failed": ("The chart {name} could not be drawn: {error}", "Diagrammet {name} kunde inte ritas: {error}"),
     "caption.macc": ("Each bar is a measure: its width is the tonnes it cuts in the reference year (after overlaps "
                      "with the measures to its left), its height the cost per tonne. Bars below zero save money; the "

@@ -20,6 +20,7 @@ from climateinvest.report.figures import section_figures
 from climateinvest.report.formatting import fmt_money, fmt_number, fmt_share, fmt_tonnes, format_value, table_html
 from climateinvest.report.i18n import lang, t
 from climateinvest.report.results import meta, scenario_dict, summary_value
+from climateinvest.report.solver_words import portfolio_message, solver_status
 
 SECTIONS = ("measures", "macc", "portfolio", "cobenefits", "financing", "pathway", "investment_plan", "uncertainty")
 
@@ -182,8 +183,8 @@ def _step_notes(step, section: str) -> list[str]:
         if n and str(n) not in notes:
             notes.append(str(n))
     if section == "portfolio":
-        notes = [f"{t(label)}: {v}" for label, v in (("step.message", step.message), ("step.status", step.status))
-                 if v] + notes
+        said = (("step.message", portfolio_message(step)), ("step.status", solver_status(step.status)))
+        notes = [f"{t(label)}: {v}" for label, v in said if v] + notes
     return notes
 
 
