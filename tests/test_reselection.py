@@ -45,8 +45,9 @@ def test_exact_selection_frequency_is_the_milp_per_draw():
     # the MILP's tie-break takes the cheaper one; b is cheaper iff k_b < k_a, P = 0.75
     measures, rng = TIE_MEASURES, TIE_RANGES
     sc = scenario(draws=400, reselect=400, investment_budget={2027: 1e6, 2028: 0.0, 2029: 0.0})
+    sc = sc.with_changes(monte_carlo=sc.monte_carlo.model_dump() | {"reselect_method": "exact"})  # the scenario key
     city, sc, flows, table = setup(rng, sc, measures=measures, changes=[("a", "electricity", 0.0)])
-    res = run_monte_carlo(city, sc, flows, table, reselect_method="exact", with_tornado=False)
+    res = run_monte_carlo(city, sc, flows, table, with_tornado=False)
     f = res.selection_frequency.set_index("measure_id")["share_of_draws_chosen"]
     assert f["b"] == pytest.approx(0.75, abs=0.07)
     assert f["a"] + f["b"] == pytest.approx(1.0)

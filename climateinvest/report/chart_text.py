@@ -96,6 +96,15 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ("High case (right label)", "Högt fall (höger etikett)"),
     ("Gap to the target in the target year (positive = short)", "Kvar till målet under målåret (positivt = underskott)"),
     ("Gap to the target [t CO2e/year]", "Kvar till målet [t CO₂e/år]"),
+    ("How often each measure is chosen under uncertainty<br><sub>{x} draws; exact: the portfolio's MILP re-solved "
+     "per draw on the draw's perturbed candidates, proven optimal within the portfolio's gap</sub>",
+     "Hur ofta varje åtgärd väljs under osäkerhet<br><sub>{x} dragningar; exakt: portföljens optimering (MILP) "
+     "löst på nytt för varje dragning, bevisat optimal inom portföljens gap</sub>"),
+    ("How often each measure is chosen under uncertainty<br><sub>{x} draws; greedy: the portfolio's greedy "
+     "baseline (fund down the MAC curve under the yearly budgets) walked on each draw's own curve; a fast "
+     "approximation of the MILP</sub>",
+     "Hur ofta varje åtgärd väljs under osäkerhet<br><sub>{x} dragningar; snabb uppskattning: åtgärderna "
+     "finansieras längs varje dragnings egen MAC-kurva inom årens ramar, inte portföljens optimering</sub>"),
     ("How often each measure is chosen under uncertainty<br><sub>{x} draws; {x}</sub>",
      "Hur ofta varje åtgärd väljs under osäkerhet<br><sub>{x} dragningar; {x}</sub>"),
     ("Share of draws in which the measure is chosen", "Andel dragningar där åtgärden väljs"),

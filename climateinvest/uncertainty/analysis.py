@@ -98,7 +98,7 @@ class UncertaintyResult(StepTables):
 
 def run_monte_carlo(city: CityData, scenario: Scenario, flows: Flows, measures: pd.DataFrame,
                     chosen=None, pathway=None, *, draws: int | None = None, seed: int | None = None,
-                    reselect_draws: int | None = None, reselect_method: str = "greedy",
+                    reselect_draws: int | None = None, reselect_method: str | None = None,
                     macc_curve: pd.DataFrame | None = None, keep_samples: bool = False,
                     max_elements: int = DEFAULT_MAX_ELEMENTS, with_tornado: bool = True) -> UncertaintyResult | None:
     """Monte Carlo of the appraisal and the chosen portfolio, selection frequency and tornado.
@@ -113,8 +113,9 @@ def run_monte_carlo(city: CityData, scenario: Scenario, flows: Flows, measures: 
         None skips the portfolio parts (portfolio, fan, tornado)
     pathway : PathwayResult of ``chosen`` (built here when None and ``chosen`` is given)
     draws, seed, reselect_draws : override the scenario's ``monte_carlo`` values
-    reselect_method : "greedy" (default, a fast approximation), "exact" (the portfolio's MILP per
-        draw) or "milp" (the MILP on a re-appraised city; see ``reselection.selection_frequency``)
+    reselect_method : "greedy" (a fast approximation), "exact" (the portfolio's MILP per draw) or
+        "milp" (the MILP on a re-appraised city; see ``reselection.selection_frequency``); None:
+        the scenario's ``monte_carlo.reselect_method`` (greedy without one)
     macc_curve : optional MAC curve; adds ``curve_cost_per_tco2e_p10/p50/p90`` (the curve's
         adjusted cost per tonne, its sequential ``scale`` held fixed) for the whisker chart
     keep_samples : keep the multipliers and portfolio draws in ``samples``
@@ -135,6 +136,7 @@ def run_monte_carlo(city: CityData, scenario: Scenario, flows: Flows, measures: 
     draws = int(draws if draws is not None else mc.draws)
     seed = int(seed if seed is not None else (mc.seed if mc else 0))
     reselect = int(reselect_draws if reselect_draws is not None else (mc.reselect_draws if mc else 0))
+    reselect_method = reselect_method or (mc.reselect_method if mc else "greedy")
     clock: dict[str, float] = {}
     t0 = time.perf_counter()
     k = sample_multipliers(city.uncertainty, flows.measure_ids, flows.carriers, draws, seed)

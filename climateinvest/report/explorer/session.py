@@ -152,9 +152,11 @@ class Explorer:
 
     def monte_carlo(self, draws: int | None = None, seed: int | None = None) -> dict:
         """The ``monte_carlo`` key of the uncertainty run: the loaded scenario's (else 2 000 draws,
-        seed 0), ``draws`` and ``seed`` replacing its values when given.
+        seed 0), ``draws`` and ``seed`` replacing its values when given; the selection frequency
+        always by the greedy walk (a labelled fast approximation, so the button answers at once).
         """
         mc = self.base.monte_carlo.model_dump() if self.base.monte_carlo else {"draws": 2000, "seed": 0}
+        mc |= {"reselect_method": "greedy"}  # the labelled fast approximation: a button answers in a second
         return mc | ({} if draws is None else {"draws": int(draws)}) | ({} if seed is None else {"seed": int(seed)})
 
     def uncertainty(self, draws: int | None = None, seed: int | None = None) -> dict:
