@@ -95,6 +95,18 @@ def test_refusals_are_said_in_swedish_without_a_traceback(explorer, tmp_path):
     assert text.startswith("1 problem hittades:\n  - base.yaml, nyckel measures_out: fleet_ev also in measures_in")
     assert "pydantic" not in text and "validation error for" not in text
     assert problem_text(RuntimeError("boom")) == "det gick inte: boom"
+    bad = tmp_path / "trasig.yaml"  # a scenario key's rules are said in Swedish, the values as given
+    bad.write_text(f"title: ''\ncity: {ROOT / 'data/landskrona'}\nbudget_cycle: 2027\ninteraction: sequentail\n"
+                   "pathway_end_year: 3000\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as keys:
+        load_scenario(bad)
+    assert problem_text(keys.value).splitlines()[1:] == [
+        f"  - {bad}, nyckel title: måste ha minst 1 tecken, fick ''",
+        f"  - {bad}, nyckel interaction: måste vara en av 'independent' eller 'sequential' "
+        "(menade du 'sequential'?), fick 'sequentail'",
+        f"  - {bad}, nyckel pathway_end_year: får vara högst 2100, fick 3000"]
+    assert "key interaction: must be one of 'independent' or 'sequential' (did you mean 'sequential'?), got " \
+           "'sequentail'" in str(keys.value)  # the core's own English is unchanged
     from climateinvest.report.explorer.widget import mc_text, render_failure
 
     assert render_failure(2, "Traceback (most recent call last):\n  File \"x.py\", line 1\nValueError: bad\n") \

@@ -42,6 +42,22 @@ MESSAGES: dict[str, str] = {
     "output_not_results": "holds other files and no {marker} of an earlier result: results replace "
                           "their folder whole, so choose a new or empty folder",
     "output_not_writable": "cannot be written: {reason}",
+    # a scenario key's rule (pydantic's error type after "key_"); the value given follows it
+    "key_missing": "missing required key",
+    "key_float_parsing": "must be a number", "key_float_type": "must be a number",
+    "key_int_parsing": "must be a whole number", "key_int_type": "must be a whole number",
+    "key_int_from_float": "must be a whole number",
+    "key_bool_parsing": "must be true or false", "key_bool_type": "must be true or false",
+    "key_string_type": "must be text", "key_path_type": "must be a path (text)",
+    "key_dict_type": "must be a mapping (key: value, ...)",
+    "key_model_type": "must be a mapping of keys to values",
+    "key_model_attributes_type": "must be a mapping of keys to values",
+    "key_finite_number": "must be a finite number",
+    "key_greater_than_equal": "must be at least {ge}", "key_greater_than": "must be more than {gt}",
+    "key_less_than_equal": "must be at most {le}", "key_less_than": "must be less than {lt}",
+    "key_string_too_short": "must have at least {min_length} character(s)",
+    "key_string_too_long": "must have at most {max_length} characters",
+    "key_literal_error": "must be one of {expected}{hint}",
 }
 
 

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticError
 
-from climateinvest.io.errors import Problem, ValidationError, did_you_mean
+from climateinvest.io.errors import MESSAGES, Problem, ValidationError, did_you_mean, render
 from climateinvest.io.files import read_input
 from climateinvest.io.tabular import YamlLimit, load_yaml
 
@@ -330,31 +330,17 @@ class Scenario(_Strict):
             raise ValidationError(_problems(name, e)) from None
 
 
-# pydantic error type -> plain English template (values from the error's context)
-_PLAIN = {
-    "missing": "missing required key",
-    "float_parsing": "must be a number", "float_type": "must be a number",
-    "int_parsing": "must be a whole number", "int_type": "must be a whole number",
-    "int_from_float": "must be a whole number",
-    "bool_parsing": "must be true or false", "bool_type": "must be true or false",
-    "string_type": "must be text", "path_type": "must be a path (text)",
-    "dict_type": "must be a mapping (key: value, ...)",
-    "model_type": "must be a mapping of keys to values", "model_attributes_type": "must be a mapping of keys to values",
-    "finite_number": "must be a finite number",
-    "greater_than_equal": "must be at least {ge}", "greater_than": "must be more than {gt}",
-    "less_than_equal": "must be at most {le}", "less_than": "must be less than {lt}",
-    "string_too_short": "must have at least {min_length} character(s)",
-    "string_too_long": "must have at most {max_length} characters",
-    "literal_error": "must be one of {expected}",
-}
-
-
 def _problems(file: str, err: PydanticError) -> list[Problem]:
-    """One Problem per pydantic error, in plain words: the key path, the rule and the value given."""
+    """One Problem per pydantic error, in plain words: the key path, the rule and the value given.
+
+    A rule of the catalogue (``key_<pydantic type>`` in :data:`~climateinvest.io.errors.MESSAGES`)
+    keeps its code and values, so a report or the explorer says it in its own language.
+    """
     out = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]) or None
         value = e.get("input")
+        code, params = None, {}
         if e["type"] == "extra_forbidden":
             allowed = sorted(_allowed(e["loc"]))
             hint = did_you_mean(e["loc"][-1], allowed)
@@ -364,16 +350,18 @@ def _problems(file: str, err: PydanticError) -> list[Problem]:
             msg = str(e.get("ctx", {}).get("error", e["msg"]))
             if key is None and ": " in msg:  # a check across keys names its key first
                 key, msg = msg.split(": ", 1)
-        else:
+        elif f"key_{e['type']}" in MESSAGES:
             ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in (e.get("ctx") or {}).items()}
-            template = _PLAIN.get(e["type"])
-            msg = template.format(**ctx) if template else e["msg"][0].lower() + e["msg"][1:]
-            if e["type"] == "literal_error":
-                msg += did_you_mean(value, [w.strip(" '") for w in str(ctx.get("expected", "")).split(" or ")
-                                            for w in w.split(",")])
+            words = [w.strip(" '") for w in str(ctx.get("expected", "")).split(" or ") for w in w.split(",")]
+            code = f"key_{e['type']}"
+            hint = did_you_mean(value, words) if e["type"] == "literal_error" else ""
+            params = {**ctx, "hint": hint, "suggest": hint.split("'")[1] if hint.count("'") >= 2 else ""}
+            msg = render(code, params)
+        else:
+            msg = e["msg"][0].lower() + e["msg"][1:]
         if value is not None and not isinstance(value, dict | list) and e["type"] != "missing":
             msg += f", got {value!r}"
-        out.append(Problem(file=file, column=key, message=msg, value=value, where="key"))
+        out.append(Problem(file=file, column=key, message=msg, value=value, where="key", code=code, params=params))
     return out
 
 

@@ -47,10 +47,18 @@ def problem_line(p: Problem) -> str:
         where += t("err.key" if p.where == "key" else "err.column", name=p.column)
     message = p.message
     if p.code and f"err.{p.code}" in MESSAGES:
+        params = dict(p.params)
+        if "suggest" in params:  # the closest allowed word, and the choices' "or", in this language
+            params["hint"] = t("err.did_you_mean", word=repr(params["suggest"])) if params["suggest"] else ""
+        if isinstance(params.get("expected"), str):
+            params["expected"] = params["expected"].replace(" or ", t("err.or"))
         try:
-            message = t(f"err.{p.code}", **p.params)
+            message = t(f"err.{p.code}", **params)
         except (KeyError, IndexError, ValueError):  # a template the values do not fill: as written
             message = p.message
+        else:  # a scenario key's rule: the value given follows it (as the core writes it)
+            if p.code.startswith("key_") and p.message.endswith(f", got {p.value!r}"):
+                message += t("err.got", value=repr(p.value))
     return f"{where}: {message}"
 
 
