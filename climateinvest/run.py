@@ -366,9 +366,9 @@ def _run(scenario: Scenario, city: CityData, timed, clock: dict[str, float], fro
     assert curve is not None  # run_curve always builds the curve
     # selection and grant allocation to a fixed point: the costs use the plan's own grants; a
     # follow-up cycle selects among the candidates and carries the adopted plan's measures
-    options = {} if frontier and time_limit_s is None else {"frontier": frontier, "time_limit_s": time_limit_s}
+    options = {} if time_limit_s is None else {"time_limit_s": time_limit_s}
     fixed = timed("portfolio", select_with_grants, start.candidates, scenario, flows, result.measures, curve,
-                  select=functools.partial(start.select_portfolio, **options), whole_city=city)
+                  select=functools.partial(start.select_portfolio, **options), whole_city=city, frontier=frontier)
     measures, macc, portfolio, financing = fixed.measures, fixed.macc, fixed.portfolio, fixed.financing
     chosen_flows = fixed.chosen_flows
     result.measures = measures

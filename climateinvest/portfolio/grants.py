@@ -119,7 +119,8 @@ def plan_shares(financing: FinancingResult, chosen_flows: Flows) -> np.ndarray:
 def select_with_grants(city: CityData, scenario: Scenario, flows: Flows, measures: pd.DataFrame,
                        macc: MaccResult, max_rounds: int = MAX_ROUNDS, select=None,
                        whole_city: CityData | None = None,
-                       warm: tuple[tuple, np.ndarray, list[str]] | None = None) -> GrantFixedPoint:
+                       warm: tuple[tuple, np.ndarray, list[str]] | None = None,
+                       frontier=True) -> GrantFixedPoint:
     """Iterate selection and grant allocation to a fixed point (module docstring).
 
     Parameters
@@ -138,6 +139,10 @@ def select_with_grants(city: CityData, scenario: Scenario, flows: Flows, measure
         Round 1 then appraises with those grants instead of the lone-candidate ones, and stops
         after one selection when it chooses that set again and its plan allocates the same grants
         (a fixed point by the same test; the explorer's redraw after a small change).
+    frontier : ``select``'s ``frontier`` for the reported selection only (True, False or budget
+        shares). The rounds select without one; the last round's selection is then repeated with
+        it (its solves are kept, :func:`climateinvest.io.memo.cached`, so only the frontier's
+        points are solved), so no frontier of a round that is not reported is computed.
     """
     select = select or select_portfolio
     whole = whole_city if whole_city is not None else city
@@ -150,14 +155,15 @@ def select_with_grants(city: CityData, scenario: Scenario, flows: Flows, measure
     rounds = 0
     while True:
         rounds += 1
-        portfolio = select(city, scenario, measures, macc.curve)
+        used = (measures, macc.curve)  # the reported round's inputs, for its frontier
+        portfolio = select(city, scenario, measures, macc.curve, frontier=False)
         cf = flows_for_chosen(whole, scenario, portfolio.chosen)
         financing = plan_financing(whole, scenario, portfolio.chosen, cf)
         grant, basis = allocated_shares(city, financing, cf)
         key = chosen_key(portfolio.chosen)
-        used = measures.set_index("measure_id")["grant_share"].reindex(city.measure_ids).to_numpy(float)
+        before = measures.set_index("measure_id")["grant_share"].reindex(city.measure_ids).to_numpy(float)
         invest = city.measures["capex"].to_numpy(float)
-        same_grants = bool(np.all(np.abs((grant - used) * invest) <= GRANT_TOL))
+        same_grants = bool(np.all(np.abs((grant - before) * invest) <= GRANT_TOL))
         if key == last and same_grants:
             converged = True
             break
@@ -166,6 +172,8 @@ def select_with_grants(city: CityData, scenario: Scenario, flows: Flows, measure
         macc = build_macc(measures, flows, city, scenario)
         if rounds >= max_rounds:
             break
+    if frontier is not False and (frontier is True or len(frontier)):
+        portfolio = select(city, scenario, *used, frontier=frontier)  # the same selection, with its frontier
     if converged:
         status = f"grants and selection agree: fixed point after {rounds} selections"
     else:
