@@ -105,7 +105,7 @@ def test_unknown_or_conflicting_measures_are_refused(base):
 
 
 def test_the_explorer_panel_shows_the_report_summary_figures(base):
-    from climateinvest.report.sections import key_figures
+    from climateinvest.report.decision import key_figures
 
     _, _, r = base
     figs = {f.key: f.value for f in key_figures(r)}

@@ -17,11 +17,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from climateinvest.report.comparison import show_comparison, show_comparison_title
+from climateinvest.report.decision import decision_summary
 from climateinvest.report.display import Html, display
 from climateinvest.report.explorer import explorer_widget
 from climateinvest.report.i18n import t
 from climateinvest.report.results import load, load_many
-from climateinvest.report.sections import decision_summary, section
+from climateinvest.report.sections import section
 from climateinvest.report.text import assumptions, collapsed, glossary, run_info, title_page
 
 __all__ = [

@@ -36,7 +36,7 @@ from climateinvest.report.display import FigureOut, Html, note
 from climateinvest.report.explorer.wording import grant_status, problem_text, solver_status
 from climateinvest.report.figures import section_figures
 from climateinvest.report.i18n import Context, choose_language, t, use
-from climateinvest.report.sections import key_figures_html
+from climateinvest.report.decision import key_figures_html
 from climateinvest.run import (
     ScenarioResult,
     run_curve,
