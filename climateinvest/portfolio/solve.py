@@ -271,7 +271,7 @@ def max_abatement(p: Problem, md: Model, budget, clock: Clock, quick: bool = Fal
         return sol.found and tonnes_of(p, sol.x) >= hold - 1e-9 * max(1.0, abs(best))
 
     pool = [first.x]
-    same = getattr(p.scenario, "tie_break", "equal_tonnes") == "equal_tonnes"
+    same = p.scenario.tie_break == "equal_tonnes"
     if quick or same:
         near = solve(p, md, md.cost, budget, held + _same_tonnes_rows(p, md, first.x), clock.left())
         if same:
