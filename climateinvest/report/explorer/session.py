@@ -32,11 +32,11 @@ from climateinvest.io.files import atomic_write_bytes, atomic_write_text, check_
 from climateinvest.io.results_workbook import results_workbook_of
 from climateinvest.io.scenario import Scenario, load_scenario
 from climateinvest.portfolio.grants import warm_start
+from climateinvest.report.decision import key_figures_html
 from climateinvest.report.display import FigureOut, Html, note
 from climateinvest.report.explorer.wording import grant_status, problem_text, solver_status
 from climateinvest.report.figures import section_figures
 from climateinvest.report.i18n import Context, choose_language, t, use
-from climateinvest.report.decision import key_figures_html
 from climateinvest.run import (
     ScenarioResult,
     run_curve,
